@@ -1,0 +1,328 @@
+"""Multi-head attention (section 3.2.2), a drop-in for Keras' own layer."""
+
+import keras
+from keras import ops
+
+from keras_transformer.layers import masking
+from keras_transformer.layers import validation as check
+from keras_transformer.layers.attention import scaled_dot_product_attention
+
+
+def clone_initializer(initializer):
+    """A fresh copy, so that sublayers do not share one seeded instance."""
+    return initializer.__class__.from_config(initializer.get_config())
+
+
+@keras.saving.register_keras_serializable(package="keras_transformer")
+class MultiHeadAttention(keras.layers.Layer):
+    """Multi-head attention with masks, score output and a key/value cache.
+
+    MultiHead(Q, K, V) = Concat(head_1, ..., head_N) W^O with
+    head_i = Attention(Q W^Q_i, K W^K_i, V W^V_i) (paper section 3.2.2).
+
+    The weights have the shapes and the ``get_weights()`` order of
+    ``keras.layers.MultiHeadAttention`` (query, key, value and output
+    projections; kernel then bias), so
+    ``ours.set_weights(keras_mha.get_weights())`` reproduces its outputs and
+    scores. Two differences: the softmax always runs in float32, and masks
+    never use a ``-1e9`` constant, so float16/bfloat16 inputs and fully
+    masked rows stay finite (such rows get zero weights).
+
+    For incremental decoding the layer takes a fixed-size key/value
+    ``cache``: with ``cache_update_index`` the keys/values of the new
+    positions are written into the cache at that index (static shapes, so
+    the decoding loop compiles under XLA); without it the cache is read as
+    precomputed keys/values, e.g. the projections of the encoder output
+    made once by ``compute_key_value``.
+
+    Args:
+        num_heads: N, the number of attention heads.
+        key_dim: H, the size of each query/key head.
+        value_dim: Hv, the size of each value head; defaults to ``key_dim``.
+        dropout: dropout rate on the attention weights (training only).
+        use_bias: whether the four projections have biases.
+        output_shape: size of the last output axis; defaults to the last
+            axis of ``query``.
+        kernel_initializer: initializer of the projection kernels.
+        bias_initializer: initializer of the projection biases.
+        seed: seed of the attention dropout.
+        **kwargs: base layer arguments (``name``, ``dtype``, ...).
+
+    Call arguments:
+        query: (B, T, Dq) queries.
+        value: (B, S, Dv) values; may be None when ``cache`` holds
+            precomputed keys/values.
+        key: (B, S, Dk) keys; defaults to ``value``.
+        query_mask: (B, T) True on real query tokens. Filled in by Keras
+            from an implicit mask (``Embedding(mask_zero=True)``).
+        value_mask: (B, S) True on real key/value tokens; likewise.
+        key_mask: (B, S) True on real key tokens; likewise.
+        attention_mask: boolean (B, T, S) or (T, S) mask, True = may
+            attend. With a cache, S is the cache length.
+        use_causal_mask: query i may only attend to keys j <= i (j <=
+            ``cache_update_index + i`` with a cache).
+        return_attention_scores: also return the (B, N, T, S) weights.
+        training: whether dropout is active.
+        cache: tuple ``(key_cache, value_cache)`` of shapes (B, S, N, H)
+            and (B, S, N, Hv), from ``init_cache`` or
+            ``compute_key_value``.
+        cache_update_index: int or scalar tensor, the position of the first
+            query; the new keys/values are written there and cache slots
+            after the last written one are masked.
+
+    Returns:
+        ``outputs`` (B, T, D); then ``scores`` (B, N, T, S) when
+        ``return_attention_scores``; then the updated ``cache`` when a cache
+        was passed.
+
+    Example:
+
+    >>> mha = MultiHeadAttention(num_heads=8, key_dim=64)
+    >>> x = np.random.rand(2, 10, 512).astype("float32")
+    >>> y, scores = mha(x, x, use_causal_mask=True,
+    ...                 return_attention_scores=True)
+    >>> y.shape, scores.shape
+    ((2, 10, 512), (2, 8, 10, 10))
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        key_dim,
+        value_dim=None,
+        dropout=0.0,
+        use_bias=True,
+        output_shape=None,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+        self.num_heads = check.positive_int("num_heads", num_heads)
+        self.key_dim = check.positive_int("key_dim", key_dim)
+        self.value_dim = (
+            check.positive_int("value_dim", value_dim, allow_none=True)
+            or self.key_dim
+        )
+        self.dropout = check.rate("dropout", dropout)
+        self.use_bias = bool(use_bias)
+        if isinstance(output_shape, (tuple, list)):
+            if len(output_shape) != 1:
+                raise ValueError(
+                    "`output_shape` must be an int (the size of the last "
+                    f"output axis). Received: output_shape={output_shape!r}"
+                )
+            output_shape = output_shape[0]
+        self.output_dim = check.positive_int(
+            "output_shape", output_shape, allow_none=True
+        )
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.seed = seed
+        self.seed_generator = (
+            keras.random.SeedGenerator(seed) if self.dropout > 0 else None
+        )
+
+    def _dense(self, equation, output_shape, bias_axes, name):
+        dense = keras.layers.EinsumDense(
+            equation,
+            output_shape=output_shape,
+            bias_axes=bias_axes if self.use_bias else None,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            bias_initializer=clone_initializer(self.bias_initializer),
+            dtype=self.dtype_policy,
+            name=name,
+        )
+        # Inputs may carry Keras implicit masks; this layer consumes them, so
+        # let the projections pass them through instead of warning.
+        dense.supports_masking = True
+        return dense
+
+    def build(self, query_shape, value_shape=None, key_shape=None):
+        name = f"{self.__class__.__name__} '{self.name}'"
+        query_shape = check.sequence_shape("query", query_shape, name)
+        if value_shape is None:
+            value_shape = query_shape
+        value_shape = check.sequence_shape("value", value_shape, name)
+        key_shape = value_shape if key_shape is None else key_shape
+        key_shape = check.sequence_shape("key", key_shape, name)
+        heads = (None, self.num_heads)
+        self.query_dense = self._dense(
+            "abc,cde->abde", heads + (self.key_dim,), "de", "query"
+        )
+        self.query_dense.build(query_shape)
+        self.key_dense = self._dense(
+            "abc,cde->abde", heads + (self.key_dim,), "de", "key"
+        )
+        self.key_dense.build(key_shape)
+        self.value_dense = self._dense(
+            "abc,cde->abde", heads + (self.value_dim,), "de", "value"
+        )
+        self.value_dense.build(value_shape)
+        output_dim = self.output_dim or query_shape[-1]
+        self.output_dense = self._dense(
+            "abcd,cde->abe", (None, output_dim), "e", "attention_output"
+        )
+        self.output_dense.build(
+            query_shape[:2] + (self.num_heads, self.value_dim)
+        )
+        self.built = True
+
+    def init_cache(self, batch_size, max_length):
+        """Zero key/value cache for ``max_length`` positions.
+
+        Returns:
+            ``(key_cache, value_cache)`` of shapes (B, L, N, H) and
+            (B, L, N, Hv) in the compute dtype.
+        """
+        self._require_built("init_cache")
+        dtype = self.compute_dtype
+        shape = (batch_size, max_length, self.num_heads)
+        return (
+            ops.zeros(shape + (self.key_dim,), dtype=dtype),
+            ops.zeros(shape + (self.value_dim,), dtype=dtype),
+        )
+
+    def compute_key_value(self, value, key=None):
+        """Projects ``value`` (and ``key``) once, for a read-only cache.
+
+        Returns:
+            ``(keys, values)`` of shapes (B, S, N, H) and (B, S, N, Hv).
+        """
+        self._require_built("compute_key_value")
+        key = value if key is None else key
+        return self.key_dense(key), self.value_dense(value)
+
+    def _require_built(self, what):
+        if not self.built:
+            raise ValueError(
+                f"Layer '{self.name}' must be built before `{what}()`: call "
+                "it once on inputs or call `build(query_shape)`."
+            )
+
+    def call(
+        self,
+        query,
+        value=None,
+        key=None,
+        query_mask=None,
+        value_mask=None,
+        key_mask=None,
+        attention_mask=None,
+        use_causal_mask=False,
+        return_attention_scores=False,
+        training=None,
+        cache=None,
+        cache_update_index=None,
+    ):
+        if value is None and (cache is None or cache_update_index is not None):
+            raise ValueError(
+                f"Layer '{self.name}' needs `value`; it may only be omitted "
+                "when `cache` holds precomputed keys/values (and no "
+                "`cache_update_index` is given)."
+            )
+        query_length = ops.shape(query)[1]
+        q = self.query_dense(query)
+        key_padding = None
+        if cache is None:
+            k = self.key_dense(value if key is None else key)
+            v = self.value_dense(value)
+            key_padding = masking.logical_and(value_mask, key_mask)
+        elif cache_update_index is None:
+            k, v = cache
+            key_padding = masking.logical_and(value_mask, key_mask)
+        else:
+            key_cache, value_cache = cache
+            start = [0, cache_update_index, 0, 0]
+            new_k = self.key_dense(value if key is None else key)
+            new_v = self.value_dense(value)
+            k = ops.slice_update(
+                key_cache, start, ops.cast(new_k, key_cache.dtype)
+            )
+            v = ops.slice_update(
+                value_cache, start, ops.cast(new_v, value_cache.dtype)
+            )
+            cache = (k, v)
+        key_length = k.shape[1] if k.shape[1] is not None else ops.shape(k)[1]
+        if key_padding is not None:
+            key_padding = masking.check_padding_mask(
+                key_padding, "value_mask", (query.shape[0], k.shape[1])
+            )
+        attention_mask = masking.check_attention_mask(
+            attention_mask,
+            "attention_mask",
+            query.shape[0],
+            query.shape[1],
+            key_length,
+        )
+        if query_mask is not None:
+            query_mask = masking.check_padding_mask(
+                query_mask, "query_mask", query.shape[:2]
+            )
+        offset = 0 if cache_update_index is None else cache_update_index
+        mask = masking.merge_masks(
+            query_mask=query_mask,
+            key_mask=key_padding,
+            attention_mask=attention_mask,
+            use_causal_mask=use_causal_mask,
+            query_length=query_length,
+            key_length=key_length,
+            causal_offset=offset,
+        )
+        if cache_update_index is not None and not use_causal_mask:
+            # Slots after the last written position hold no keys yet.
+            filled = masking.causal_mask(
+                1, key_length, offset + query_length - 1
+            )
+            mask = masking.logical_and(mask, filled)
+        if mask is not None:
+            mask = ops.expand_dims(mask, 1)  # (B, 1, T, S): shared by heads
+        outputs, scores = scaled_dot_product_attention(
+            ops.transpose(q, (0, 2, 1, 3)),
+            ops.transpose(ops.cast(k, q.dtype), (0, 2, 1, 3)),
+            ops.transpose(ops.cast(v, q.dtype), (0, 2, 1, 3)),
+            mask=mask,
+            dropout_rate=self.dropout,
+            seed=self.seed_generator,
+            training=training,
+        )
+        outputs = self.output_dense(ops.transpose(outputs, (0, 2, 1, 3)))
+        results = (outputs,)
+        if return_attention_scores:
+            results += (scores,)
+        if cache is not None:
+            results += (cache,)
+        return results[0] if len(results) == 1 else results
+
+    def compute_output_shape(
+        self, query_shape, value_shape=None, key_shape=None
+    ):
+        output_dim = self.output_dim or query_shape[-1]
+        return tuple(query_shape[:-1]) + (output_dim,)
+
+    def compute_output_spec(self, *args, **kwargs):
+        # Trace `call`, so that scores and caches get their specs too.
+        return keras.Operation.compute_output_spec(self, *args, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_heads": self.num_heads,
+                "key_dim": self.key_dim,
+                "value_dim": self.value_dim,
+                "dropout": self.dropout,
+                "use_bias": self.use_bias,
+                "output_shape": self.output_dim,
+                "kernel_initializer": keras.initializers.serialize(
+                    self.kernel_initializer
+                ),
+                "bias_initializer": keras.initializers.serialize(
+                    self.bias_initializer
+                ),
+                "seed": self.seed,
+            }
+        )
+        return config

@@ -1,0 +1,180 @@
+"""Token embeddings scaled by sqrt(D) plus positions (sections 3.4, 3.5)."""
+
+import math
+
+import keras
+from keras import ops
+
+from keras_transformer.layers import validation as check
+from keras_transformer.layers.position_embedding import PositionalEmbedding
+from keras_transformer.layers.sinusoidal_positional_encoding import (
+    SinusoidalPositionalEncoding,
+)
+
+POSITIONS = ("sinusoidal", "learned")
+
+
+@keras.saving.register_keras_serializable(package="keras_transformer")
+class TokenAndPositionEmbedding(keras.layers.Layer):
+    """Embeds token ids, scales them by sqrt(D), adds positions, dropout.
+
+    The same instance can turn decoder states back into vocabulary logits
+    with its own embedding matrix (``reverse=True``): this is the weight
+    tying of section 3.4 ("we share the same weight matrix between the two
+    embedding layers and the pre-softmax linear transformation").
+
+    Args:
+        vocab_size: V, the vocabulary size.
+        d_model: D, the embedding size.
+        max_length: L, the longest sequence (the size of the learned
+            position table; sinusoidal positions are not limited by it).
+        position: "sinusoidal" (the paper's) or "learned".
+        mask_zero: token id 0 is padding; the output carries a Keras
+            implicit mask that downstream layers honour.
+        scale_embeddings: multiply token embeddings by sqrt(D).
+        dropout: dropout on the sum of embeddings and positions (section
+            5.4), training only.
+        embeddings_initializer: defaults to a normal with standard deviation
+            D^-0.5, so that the scaled embeddings have unit variance.
+        max_wavelength: base of the sinusoidal wavelengths.
+        **kwargs: base layer arguments (``name``, ``dtype``, ...).
+
+    Call arguments:
+        inputs: (B, T) integer token ids, or (B, T, D) states when
+            ``reverse=True``.
+        start_index: position of the first token (incremental decoding).
+        reverse: compute logits ``inputs @ E^T`` with the embedding matrix.
+        training: whether dropout is active.
+
+    Returns:
+        (B, T, D) embeddings, or (B, T, V) logits when ``reverse=True``.
+
+    Example:
+
+    >>> embed = TokenAndPositionEmbedding(1000, 64, max_length=128)
+    >>> tokens = np.array([[5, 8, 2, 0]])
+    >>> x = embed(tokens)                  # (1, 4, 64), masked at index 3
+    >>> logits = embed(x, reverse=True)    # (1, 4, 1000), tied weights
+    """
+
+    def __init__(
+        self,
+        vocab_size,
+        d_model,
+        max_length,
+        position="sinusoidal",
+        mask_zero=True,
+        scale_embeddings=True,
+        dropout=0.0,
+        embeddings_initializer=None,
+        max_wavelength=10000,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.vocab_size = check.positive_int("vocab_size", vocab_size)
+        self.d_model = check.positive_int("d_model", d_model)
+        self.max_length = check.positive_int("max_length", max_length)
+        self.position = check.one_of("position", position, POSITIONS)
+        self.mask_zero = bool(mask_zero)
+        self.scale_embeddings = bool(scale_embeddings)
+        self.dropout = check.rate("dropout", dropout)
+        if embeddings_initializer is None:
+            embeddings_initializer = keras.initializers.RandomNormal(
+                stddev=d_model**-0.5
+            )
+        self.embeddings_initializer = keras.initializers.get(
+            embeddings_initializer
+        )
+        self.max_wavelength = max_wavelength
+        self.supports_masking = True
+
+    def build(self, inputs_shape=None):
+        self.token_embedding = keras.layers.Embedding(
+            self.vocab_size,
+            self.d_model,
+            embeddings_initializer=self.embeddings_initializer,
+            mask_zero=self.mask_zero,
+            dtype=self.dtype_policy,
+            name="token_embedding",
+        )
+        self.token_embedding.build()
+        if self.position == "learned":
+            self.position_embedding = PositionalEmbedding(
+                self.max_length,
+                dtype=self.dtype_policy,
+                name="position_embedding",
+            )
+            self.position_embedding.build((None, None, self.d_model))
+        else:
+            self.position_embedding = SinusoidalPositionalEncoding(
+                self.max_wavelength,
+                dtype=self.dtype_policy,
+                name="position_embedding",
+            )
+        self.embeddings_dropout = keras.layers.Dropout(
+            self.dropout, dtype=self.dtype_policy, name="embeddings_dropout"
+        )
+        self.built = True
+
+    @property
+    def embeddings(self):
+        """The (V, D) token embedding matrix."""
+        return self.token_embedding.embeddings
+
+    def call(self, inputs, start_index=0, reverse=False, training=None):
+        if reverse:
+            if inputs.shape[-1] != self.d_model:
+                raise ValueError(
+                    f"Layer '{self.name}' with reverse=True expects states "
+                    f"of size d_model={self.d_model}. Received: "
+                    f"inputs.shape={tuple(inputs.shape)}"
+                )
+            kernel = ops.cast(self.token_embedding.embeddings, inputs.dtype)
+            return ops.matmul(inputs, ops.transpose(kernel))
+        if len(inputs.shape) != 2:
+            raise ValueError(
+                f"Layer '{self.name}' expects (batch, length) token ids. "
+                f"Received: inputs.shape={tuple(inputs.shape)}"
+            )
+        embedded = self.token_embedding(inputs)
+        if self.scale_embeddings:
+            embedded = embedded * ops.cast(
+                math.sqrt(self.d_model), embedded.dtype
+            )
+        embedded = embedded + self.position_embedding(
+            embedded, start_index=start_index
+        )
+        return self.embeddings_dropout(embedded, training=training)
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero or not keras.backend.is_int_dtype(inputs.dtype):
+            return mask
+        return ops.not_equal(inputs, 0)
+
+    def compute_output_shape(self, inputs_shape, reverse=False):
+        if reverse:
+            return tuple(inputs_shape[:-1]) + (self.vocab_size,)
+        return tuple(inputs_shape) + (self.d_model,)
+
+    def compute_output_spec(self, *args, **kwargs):
+        # Trace `call`, whose output depends on `reverse`.
+        return keras.Operation.compute_output_spec(self, *args, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocab_size": self.vocab_size,
+                "d_model": self.d_model,
+                "max_length": self.max_length,
+                "position": self.position,
+                "mask_zero": self.mask_zero,
+                "scale_embeddings": self.scale_embeddings,
+                "dropout": self.dropout,
+                "embeddings_initializer": keras.initializers.serialize(
+                    self.embeddings_initializer
+                ),
+                "max_wavelength": self.max_wavelength,
+            }
+        )
+        return config
