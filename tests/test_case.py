@@ -40,6 +40,7 @@ def run_layer_test(
     inputs,
     expected_output_shape,
     call_kwargs=None,
+    tensor_kwargs=None,
     tmp_path=None,
     mixed_precision=True,
     check_weights_change=True,
@@ -52,14 +53,24 @@ def run_layer_test(
         inputs: a numpy array or a tuple of arrays, the positional call
             arguments (batch first).
         expected_output_shape: shape of the first output.
-        call_kwargs: extra keyword arguments of the call.
+        call_kwargs: extra non-tensor keyword arguments of the call.
+        tensor_kwargs: keyword arguments of the call that are arrays with a
+            batch axis (masks); they become model inputs too.
         tmp_path: a folder for the ``.keras`` file.
         mixed_precision: whether to run the mixed-precision checks.
         check_weights_change: assert that one fit step moves the layer's
             trainable weights.
     """
     call_kwargs = call_kwargs or {}
+    tensor_kwargs = tensor_kwargs or {}
     inputs = _to_inputs(inputs)
+    names = list(tensor_kwargs)
+    all_inputs = list(inputs) + [np.asarray(tensor_kwargs[n]) for n in names]
+
+    def call(layer, tensors):
+        positional = tensors[: len(inputs)]
+        named = dict(zip(names, tensors[len(inputs) :]))
+        return layer(*positional, **named, **call_kwargs)
 
     # 1. Config round trip through JSON.
     layer = layer_cls(**init_kwargs)
@@ -72,7 +83,7 @@ def run_layer_test(
     assert clone.get_config() == config
 
     # 2. Eager call and compute_output_shape.
-    outputs = layer(*inputs, **call_kwargs)
+    outputs = call(layer, all_inputs)
     assert _shape(_first(outputs)) == tuple(expected_output_shape)
     shape_args = [_shape(x) for x in inputs]
     assert tuple(layer.compute_output_shape(*shape_args)) == tuple(
@@ -82,10 +93,10 @@ def run_layer_test(
     # 3. Symbolic call: same structure and shapes, free batch axis.
     symbolic_inputs = [
         keras.Input(shape=x.shape[1:], dtype=str(x.dtype), batch_size=None)
-        for x in inputs
+        for x in all_inputs
     ]
     sym_layer = layer_cls.from_config(config_json)
-    sym_outputs = sym_layer(*symbolic_inputs, **call_kwargs)
+    sym_outputs = call(sym_layer, symbolic_inputs)
     eager_flat, sym_flat = tree.flatten(outputs), tree.flatten(sym_outputs)
     assert len(eager_flat) == len(sym_flat)
     for eager, sym in zip(eager_flat, sym_flat):
@@ -99,7 +110,7 @@ def run_layer_test(
     before = [np.array(w) for w in sym_layer.trainable_weights]
     target = np.ones(_shape(_first(outputs))[:-1] + (1,), "float32")
     history = model.fit(
-        list(inputs), target, epochs=1, batch_size=len(inputs[0]), verbose=0
+        all_inputs, target, epochs=1, batch_size=len(inputs[0]), verbose=0
     )
     assert np.isfinite(history.history["loss"][0])
     if check_weights_change:
@@ -113,15 +124,15 @@ def run_layer_test(
         model.save(path)
         loaded = keras.saving.load_model(path)
         np.testing.assert_array_equal(
-            model.predict(list(inputs), verbose=0),
-            loaded.predict(list(inputs), verbose=0),
+            model.predict(all_inputs, verbose=0),
+            loaded.predict(all_inputs, verbose=0),
         )
 
     # 6. Mixed precision.
     if mixed_precision:
         for policy in ("mixed_float16", "mixed_bfloat16"):
             mixed = layer_cls(**init_kwargs, dtype=policy)
-            mixed_outputs = mixed(*inputs, **call_kwargs)
+            mixed_outputs = call(mixed, all_inputs)
             compute = keras.DTypePolicy(policy).compute_dtype
             for tensor in tree.flatten(mixed_outputs):
                 assert keras.backend.standardize_dtype(tensor.dtype) == compute

@@ -1,0 +1,127 @@
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from keras_transformer.layers import (
+    PositionalEmbedding,
+    SinusoidalPositionalEncoding,
+    TokenAndPositionEmbedding,
+)
+from tests.test_case import run_layer_test
+
+
+def test_sinusoidal_harness(tmp_path):
+    x = np.random.default_rng(0).normal(size=(2, 6, 8)).astype("float32")
+    run_layer_test(
+        SinusoidalPositionalEncoding,
+        {"max_wavelength": 10000},
+        x,
+        (2, 6, 8),
+        tmp_path=tmp_path,
+        check_weights_change=False,
+    )
+
+
+@pytest.mark.parametrize("depth", [512, 7])
+def test_sinusoidal_values_match_the_formula(depth):
+    layer = SinusoidalPositionalEncoding()
+    encoding = np.array(layer(np.zeros((1, 60, depth), "float32")))[0]
+    for pos in (0, 1, 17, 59):
+        for i in range(0, depth // 2, max(1, depth // 16)):
+            angle = pos / 10000 ** (2 * i / depth)
+            assert encoding[pos, 2 * i] == pytest.approx(
+                math.sin(angle), abs=1e-5
+            )
+            if 2 * i + 1 < depth:
+                assert encoding[pos, 2 * i + 1] == pytest.approx(
+                    math.cos(angle), abs=1e-5
+                )
+
+
+def test_sinusoidal_start_index_shifts_positions():
+    layer = SinusoidalPositionalEncoding()
+    full = np.array(layer(np.zeros((1, 10, 16), "float32")))
+    shifted = np.array(layer(np.zeros((1, 3, 16), "float32"), start_index=4))
+    np.testing.assert_allclose(shifted, full[:, 4:7], atol=1e-6)
+
+
+def test_learned_position_harness(tmp_path):
+    x = np.random.default_rng(0).normal(size=(2, 6, 8)).astype("float32")
+    run_layer_test(
+        PositionalEmbedding, {"max_length": 10}, x, (2, 6, 8),
+        tmp_path=tmp_path,
+    )
+
+
+def test_learned_positions_are_rows_of_the_table():
+    layer = PositionalEmbedding(max_length=10)
+    out = np.array(layer(np.zeros((2, 4, 3), "float32"), start_index=5))
+    table = np.array(layer.embeddings)
+    np.testing.assert_array_equal(out[0], table[5:9])
+    np.testing.assert_array_equal(out[1], table[5:9])
+
+
+def test_learned_positions_reject_long_inputs():
+    layer = PositionalEmbedding(max_length=4)
+    with pytest.raises(ValueError, match="max_length"):
+        layer(np.zeros((1, 5, 3), "float32"))
+
+
+@pytest.mark.parametrize("position", ["sinusoidal", "learned"])
+def test_token_and_position_harness(position, tmp_path):
+    tokens = np.array([[3, 4, 5, 0], [1, 2, 3, 4]], "int32")
+    run_layer_test(
+        TokenAndPositionEmbedding,
+        {"vocab_size": 12, "d_model": 8, "max_length": 16,
+         "position": position, "dropout": 0.1},
+        tokens,
+        (2, 4, 8),
+        tmp_path=tmp_path,
+    )
+
+
+def test_token_embeddings_are_scaled_by_sqrt_d_model():
+    layer = TokenAndPositionEmbedding(20, 16, max_length=8)
+    tokens = np.array([[5, 6, 7]])
+    out = np.array(layer(tokens))
+    table = np.array(layer.embeddings)
+    positions = np.array(
+        SinusoidalPositionalEncoding()(np.zeros((1, 3, 16), "float32"))
+    )
+    np.testing.assert_allclose(out, table[tokens] * 4.0 + positions, atol=1e-5)
+
+
+def test_reverse_gives_tied_logits():
+    layer = TokenAndPositionEmbedding(20, 16, max_length=8)
+    layer(np.array([[1]]))
+    states = np.random.default_rng(0).normal(size=(2, 3, 16)).astype("float32")
+    logits = np.array(layer(states, reverse=True))
+    np.testing.assert_allclose(
+        logits, states @ np.array(layer.embeddings).T, atol=1e-5
+    )
+    assert tuple(layer.compute_output_shape((2, 3, 16), reverse=True)) == (
+        2, 3, 20,
+    )
+
+
+def test_mask_zero_produces_an_implicit_mask():
+    tokens = keras.Input((None,), dtype="int32")
+    x = TokenAndPositionEmbedding(10, 8, max_length=8)(tokens)
+    pooled = keras.layers.GlobalAveragePooling1D()(x)
+    model = keras.Model(tokens, pooled)
+    short = model.predict(np.array([[4, 5]]), verbose=0)
+    padded = model.predict(np.array([[4, 5, 0, 0]]), verbose=0)
+    np.testing.assert_allclose(short, padded, atol=1e-6)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="position"):
+        TokenAndPositionEmbedding(10, 8, 8, position="rotary")
+    with pytest.raises(ValueError, match="vocab_size"):
+        TokenAndPositionEmbedding(0, 8, 8)
+    with pytest.raises(ValueError, match="max_length"):
+        PositionalEmbedding(max_length=-1)
+    with pytest.raises(ValueError, match="d_model"):
+        TokenAndPositionEmbedding(10, 8, 8)(np.ones((1, 2, 5)), reverse=True)
