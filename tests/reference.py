@@ -58,11 +58,15 @@ def encoder_layer(layer, x, key_mask=None):
     if key_mask is not None:
         mask = key_mask[:, None, :] & key_mask[:, :, None]
     x = residual(
-        layer, layer.self_attention_norm, x,
+        layer,
+        layer.self_attention_norm,
+        x,
         lambda y: multi_head_attention(layer.self_attention, y, y, mask)[0],
     )
     return residual(
-        layer, layer.feed_forward_norm, x,
+        layer,
+        layer.feed_forward_norm,
+        x,
         lambda y: feed_forward(layer.feed_forward, y),
     )
 
@@ -72,15 +76,21 @@ def decoder_layer(layer, x, memory=None):
     t = x.shape[1]
     causal = np.tril(np.ones((t, t), bool))[None]
     x = residual(
-        layer, layer.self_attention_norm, x,
+        layer,
+        layer.self_attention_norm,
+        x,
         lambda y: multi_head_attention(layer.self_attention, y, y, causal)[0],
     )
     if memory is not None:
         x = residual(
-            layer, layer.cross_attention_norm, x,
+            layer,
+            layer.cross_attention_norm,
+            x,
             lambda y: multi_head_attention(layer.cross_attention, y, memory)[0],
         )
     return residual(
-        layer, layer.feed_forward_norm, x,
+        layer,
+        layer.feed_forward_norm,
+        x,
         lambda y: feed_forward(layer.feed_forward, y),
     )

@@ -13,9 +13,7 @@ def test_tiny_hand_computed_example():
     # logits = [2/sqrt(2), 0] = [sqrt(2), 0]
     w0 = np.exp(np.sqrt(2)) / (np.exp(np.sqrt(2)) + 1)
     np.testing.assert_allclose(weights, [[[w0, 1 - w0]]], rtol=1e-6)
-    np.testing.assert_allclose(
-        outputs, [[[10 * w0, 20 * (1 - w0)]]], rtol=1e-6
-    )
+    np.testing.assert_allclose(outputs, [[[10 * w0, 20 * (1 - w0)]]], rtol=1e-6)
 
 
 def test_mask_removes_keys():

@@ -50,7 +50,10 @@ def test_sinusoidal_start_index_shifts_positions():
 def test_learned_position_harness(tmp_path):
     x = np.random.default_rng(0).normal(size=(2, 6, 8)).astype("float32")
     run_layer_test(
-        PositionalEmbedding, {"max_length": 10}, x, (2, 6, 8),
+        PositionalEmbedding,
+        {"max_length": 10},
+        x,
+        (2, 6, 8),
         tmp_path=tmp_path,
     )
 
@@ -74,8 +77,13 @@ def test_token_and_position_harness(position, tmp_path):
     tokens = np.array([[3, 4, 5, 0], [1, 2, 3, 4]], "int32")
     run_layer_test(
         TokenAndPositionEmbedding,
-        {"vocab_size": 12, "d_model": 8, "max_length": 16,
-         "position": position, "dropout": 0.1},
+        {
+            "vocab_size": 12,
+            "d_model": 8,
+            "max_length": 16,
+            "position": position,
+            "dropout": 0.1,
+        },
         tokens,
         (2, 4, 8),
         tmp_path=tmp_path,
@@ -102,7 +110,9 @@ def test_reverse_gives_tied_logits():
         logits, states @ np.array(layer.embeddings).T, atol=1e-5
     )
     assert tuple(layer.compute_output_shape((2, 3, 16), reverse=True)) == (
-        2, 3, 20,
+        2,
+        3,
+        20,
     )
 
 

@@ -21,8 +21,12 @@ def test_harness(norm_first, tmp_path):
     target, source = _data()
     run_layer_test(
         TransformerDecoder,
-        {"num_layers": 2, "num_heads": 4, "ff_dim": 32,
-         "norm_first": norm_first},
+        {
+            "num_layers": 2,
+            "num_heads": 4,
+            "ff_dim": 32,
+            "norm_first": norm_first,
+        },
         (target, source),
         (B, T, D),
         tensor_kwargs={
@@ -50,7 +54,8 @@ def test_equals_its_layers_applied_in_turn(norm_first):
     decoder = TransformerDecoder(2, 4, 32, norm_first=norm_first)
     out, scores = decoder(target, source, return_attention_scores=True)
     assert len(scores) == 2 and set(scores[0]) == {
-        "self_attention", "cross_attention",
+        "self_attention",
+        "cross_attention",
     }
     assert (decoder.final_norm is not None) == norm_first
     y = target
@@ -72,7 +77,8 @@ def test_incremental_decoding_matches_full_pass(cross, norm_first):
     steps = []
     for index in range(T):
         step, cache = decoder(
-            target[:, index : index + 1], cache=cache,
+            target[:, index : index + 1],
+            cache=cache,
             cache_update_index=index,
         )
         steps.append(step)

@@ -24,8 +24,12 @@ def test_harness(norm_first, cross, tmp_path):
     inputs = (target, source) if cross else target
     run_layer_test(
         TransformerDecoderLayer,
-        {"num_heads": 4, "ff_dim": 32, "norm_first": norm_first,
-         "dropout": 0.1},
+        {
+            "num_heads": 4,
+            "ff_dim": 32,
+            "norm_first": norm_first,
+            "dropout": 0.1,
+        },
         inputs,
         (B, T, D),
         call_kwargs={"return_attention_scores": True},
@@ -40,8 +44,9 @@ def test_matches_numpy_reference(norm_first, cross):
     layer = TransformerDecoderLayer(4, 32, norm_first=norm_first)
     out = layer(target, source) if cross else layer(target)
     expected = reference.decoder_layer(
-        layer, target.astype("float64"), source.astype("float64") if cross
-        else None,
+        layer,
+        target.astype("float64"),
+        source.astype("float64") if cross else None,
     )
     np.testing.assert_allclose(out, expected, atol=1e-4)
 
@@ -56,8 +61,9 @@ def test_causality():
             size=changed[:, cut:].shape
         )
         out_changed = np.array(layer(changed, source))
-        np.testing.assert_allclose(out[:, :cut], out_changed[:, :cut],
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            out[:, :cut], out_changed[:, :cut], atol=1e-5
+        )
         assert not np.allclose(out[:, cut:], out_changed[:, cut:])
 
 
@@ -89,14 +95,20 @@ def test_returns_self_and_cross_attention_scores():
     target, source = _data()
     source_mask = np.arange(S) < np.array([[3], [S]])
     layer = TransformerDecoderLayer(4, 32)
-    _, scores = layer(target, source, encoder_padding_mask=source_mask,
-                      return_attention_scores=True)
+    _, scores = layer(
+        target,
+        source,
+        encoder_padding_mask=source_mask,
+        return_attention_scores=True,
+    )
     self_scores = np.array(scores["self_attention"])
     cross_scores = np.array(scores["cross_attention"])
     assert self_scores.shape == (B, 4, T, T)
     assert cross_scores.shape == (B, 4, T, S)
-    assert np.all(self_scores[..., np.triu_indices(T, 1)[0],
-                              np.triu_indices(T, 1)[1]] == 0)
+    assert np.all(
+        self_scores[..., np.triu_indices(T, 1)[0], np.triu_indices(T, 1)[1]]
+        == 0
+    )
     assert np.all(cross_scores[0, :, :, 3:] == 0)
     np.testing.assert_allclose(cross_scores.sum(-1), 1, atol=1e-5)
 
@@ -108,8 +120,9 @@ def test_implicit_masks_from_embeddings():
     s_in = keras.Input((None,), dtype="int32")
     embedding = keras.layers.Embedding(10, D, mask_zero=True)
     layer = TransformerDecoderLayer(4, 32)
-    _, scores = layer(embedding(t_in), embedding(s_in),
-                      return_attention_scores=True)
+    _, scores = layer(
+        embedding(t_in), embedding(s_in), return_attention_scores=True
+    )
     model = keras.Model([t_in, s_in], scores["cross_attention"])
     cross = model.predict([target_tokens, source_tokens], verbose=0)
     assert np.all(cross[0, :, :, 2:] == 0)
@@ -136,7 +149,8 @@ def test_incremental_decoding_matches_full_pass(norm_first, cross):
         if cross:
             np.testing.assert_allclose(
                 scores["cross_attention"][:, :, 0],
-                full_scores["cross_attention"][:, :, index], atol=1e-5,
+                full_scores["cross_attention"][:, :, index],
+                atol=1e-5,
             )
     np.testing.assert_allclose(np.concatenate(steps, 1), full, atol=1e-5)
 

@@ -15,8 +15,12 @@ def _inputs():
 def test_harness(norm_first, tmp_path):
     run_layer_test(
         TransformerEncoder,
-        {"num_layers": 2, "num_heads": 4, "ff_dim": 32,
-         "norm_first": norm_first},
+        {
+            "num_layers": 2,
+            "num_heads": 4,
+            "ff_dim": 32,
+            "norm_first": norm_first,
+        },
         _inputs(),
         (B, T, D),
         tensor_kwargs={"padding_mask": np.arange(T) < np.array([[3], [T]])},

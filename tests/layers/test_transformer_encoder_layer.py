@@ -20,8 +20,13 @@ LENGTHS = np.array([[4], [T]])
 def test_harness(norm_first, tmp_path):
     run_layer_test(
         TransformerEncoderLayer,
-        {"num_heads": 4, "ff_dim": 32, "norm_first": norm_first,
-         "dropout": 0.1, "attention_dropout": 0.1},
+        {
+            "num_heads": 4,
+            "ff_dim": 32,
+            "norm_first": norm_first,
+            "dropout": 0.1,
+            "attention_dropout": 0.1,
+        },
         _inputs(),
         (B, T, D),
         tensor_kwargs={"padding_mask": np.arange(T) < LENGTHS},
@@ -108,11 +113,15 @@ def test_bad_arguments():
         TransformerEncoderLayer(2, 8, dropout=1.0)
     with pytest.raises(ValueError, match="layer_norm_epsilon"):
         TransformerEncoderLayer(2, 8, layer_norm_epsilon=0)
-    with pytest.raises(ValueError, match=r"D=16 is not divisible by num_heads=3"):
+    with pytest.raises(
+        ValueError, match=r"D=16 is not divisible by num_heads=3"
+    ):
         TransformerEncoderLayer(3, 8)(_inputs())
     # An explicit key_dim lifts the divisibility requirement.
     assert TransformerEncoderLayer(3, 8, key_dim=5)(_inputs()).shape == (
-        B, T, D,
+        B,
+        T,
+        D,
     )
     with pytest.raises(ValueError, match="padding_mask"):
         TransformerEncoderLayer(2, 8)(_inputs(), padding_mask=np.ones((B, 3)))
