@@ -11,9 +11,12 @@ import pytest  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _reset_keras_state():
-    """Each test starts with float32, a fixed seed and a fresh name scope."""
+    """Each test starts with the float32 policy and a fixed seed.
+
+    (``keras.backend.clear_session()`` is not called: it costs most of a
+    second per test and no test depends on fresh layer names.)
+    """
     keras.config.set_dtype_policy("float32")
     keras.utils.set_random_seed(1234)
     yield
     keras.config.set_dtype_policy("float32")
-    keras.backend.clear_session()

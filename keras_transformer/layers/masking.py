@@ -159,11 +159,19 @@ def masked_softmax(logits, mask=None, axis=-1):
         float32 weights of the shape of ``logits``.
     """
     logits = ops.cast(logits, "float32")
-    if mask is None:
+    if logits.shape[axis] == 1:
+        # One key: the softmax is 1 (Keras warns on size-1 softmax axes).
+        weights = ops.ones_like(logits)
+    elif mask is None:
         return ops.softmax(logits, axis=axis)
+    else:
+        lowest = ops.convert_to_tensor(np.finfo("float32").min, "float32")
+        weights = ops.softmax(
+            ops.where(ops.cast(mask, "bool"), logits, lowest), axis=axis
+        )
+    if mask is None:
+        return weights
     mask = ops.cast(mask, "bool")
-    lowest = ops.convert_to_tensor(np.finfo("float32").min, "float32")
-    weights = ops.softmax(ops.where(mask, logits, lowest), axis=axis)
     return ops.where(mask, weights, ops.zeros_like(weights))
 
 

@@ -1,0 +1,1 @@
+"""Data loading and preparation for keras_transformer."""

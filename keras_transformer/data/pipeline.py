@@ -1,0 +1,188 @@
+"""tf.data pipelines: tokenize, filter, bucket by length, batch by tokens.
+
+Translation batches hold about ``batch_tokens`` tokens (the paper used
+batches of ~25,000 source and ~25,000 target tokens): examples of similar
+length are grouped into buckets, each padded to its bucket's fixed length,
+so XLA compiles one program per bucket instead of one per batch.
+"""
+
+import tensorflow as tf
+
+from keras_transformer.data.tokenizer import BOS_ID, EOS_ID, PAD_ID
+
+_BUCKET_LENGTHS = (
+    8,
+    12,
+    16,
+    24,
+    32,
+    48,
+    64,
+    96,
+    128,
+    192,
+    256,
+    384,
+    512,
+    768,
+    1024,
+    1536,
+    2048,
+)
+
+
+def bucket_lengths(max_length):
+    """Padded lengths of the buckets: a geometric ladder up to max_length."""
+    lengths = [length for length in _BUCKET_LENGTHS if length < max_length]
+    return lengths + [max_length]
+
+
+def _truncate(ids, max_length, keep_last):
+    """Keeps at most ``max_length`` ids; the last one (EOS) survives."""
+    if not keep_last:
+        return ids[:max_length]
+    return tf.cond(
+        tf.shape(ids)[0] > max_length,
+        lambda: tf.concat([ids[: max_length - 1], ids[-1:]], 0),
+        lambda: ids,
+    )
+
+
+def encode_translation(
+    dataset, source_tokenizer, target_tokenizer, max_length, truncate=False
+):
+    """Maps (source, target) strings to model features and labels.
+
+    The source gets EOS; the target becomes ``target_tokens`` = BOS + ids
+    (decoder input) and ``labels`` = ids + EOS (the next tokens).
+
+    Args:
+        dataset: a ``tf.data.Dataset`` of (source, target) tf.string
+            scalars.
+        source_tokenizer, target_tokenizer: ``Tokenizer``s.
+        max_length: longest source and target (with BOS/EOS).
+        truncate: truncate longer examples (evaluation) instead of dropping
+            them (training, as the paper's filtering of long sentences).
+
+    Returns:
+        A dataset of ``({"source_tokens": (S,), "target_tokens": (T,)},
+        labels (T,))`` int32 tensors.
+    """
+
+    def encode(source, target):
+        source_ids = source_tokenizer.tokenize(source, add_eos=True)
+        target_ids = target_tokenizer.tokenize(
+            target, add_bos=True, add_eos=True
+        )
+        if truncate:
+            source_ids = _truncate(source_ids, max_length, keep_last=True)
+            target_ids = _truncate(target_ids, max_length + 1, keep_last=True)
+        features = {
+            "source_tokens": tf.cast(source_ids, tf.int32),
+            "target_tokens": tf.cast(target_ids[:-1], tf.int32),
+        }
+        return features, tf.cast(target_ids[1:], tf.int32)
+
+    dataset = dataset.map(encode, num_parallel_calls=tf.data.AUTOTUNE)
+    if not truncate:
+        dataset = dataset.filter(
+            lambda features, labels: tf.logical_and(
+                tf.shape(features["source_tokens"])[0] <= max_length,
+                tf.shape(labels)[0] <= max_length,
+            )
+        )
+    return dataset
+
+
+def encode_classification(dataset, tokenizer, max_length, add_bos=True):
+    """Maps (text, label) to ``({"tokens": (T,)}, label)``, truncating.
+
+    With ``add_bos`` the first token is BOS, the "class" token that
+    ``build_classifier(pooling="first")`` reads.
+    """
+
+    def encode(text, label):
+        ids = tokenizer.tokenize(text, add_bos=add_bos)
+        ids = tf.cast(_truncate(ids, max_length, keep_last=False), tf.int32)
+        return {"tokens": ids}, tf.cast(label, tf.int32)
+
+    return dataset.map(encode, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def encode_language_model(ids, sequence_length):
+    """Cuts a long 1-D id sequence into (tokens, next tokens) windows.
+
+    Args:
+        ids: a 1-D int tensor or array (the whole tokenized text).
+        sequence_length: T, tokens per example.
+
+    Returns:
+        A dataset of ``({"tokens": (T,)}, labels (T,))``, non-overlapping
+        windows, the labels shifted by one.
+    """
+    ids = tf.cast(tf.convert_to_tensor(ids), tf.int32)
+    windows = tf.data.Dataset.from_tensor_slices(ids).batch(
+        sequence_length + 1, drop_remainder=True
+    )
+    return windows.map(
+        lambda window: ({"tokens": window[:-1]}, window[1:]),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+
+
+def _example_length(features, labels):
+    lengths = [tf.shape(value)[0] for value in features.values()]
+    if labels.shape.rank:
+        lengths.append(tf.shape(labels)[0])
+    return tf.reduce_max(tf.stack(lengths))
+
+
+def batch_by_tokens(
+    dataset,
+    batch_tokens,
+    max_length,
+    drop_remainder=False,
+    min_batch_size=1,
+    max_batch_size=None,
+):
+    """Groups examples of similar length into batches of ~``batch_tokens``.
+
+    Each bucket pads its examples to a fixed length from
+    ``bucket_lengths(max_length)`` and holds ``batch_tokens // length``
+    examples, so every batch has a static shape per bucket.
+
+    Args:
+        dataset: from ``encode_translation`` / ``encode_classification``.
+        batch_tokens: target tokens per batch (per side).
+        max_length: the longest example (the last bucket).
+        drop_remainder: drop incomplete batches (training with XLA).
+        min_batch_size: the smallest batch of the longest bucket.
+        max_batch_size: cap on examples per batch.
+
+    Returns:
+        A batched dataset, padded with ``PAD_ID``.
+    """
+    lengths = bucket_lengths(max_length)
+    sizes = [max(min_batch_size, batch_tokens // length) for length in lengths]
+    if max_batch_size:
+        sizes = [min(size, max_batch_size) for size in sizes]
+    return dataset.bucket_by_sequence_length(
+        _example_length,
+        bucket_boundaries=[length + 1 for length in lengths],
+        bucket_batch_sizes=sizes + [sizes[-1]],
+        pad_to_bucket_boundary=True,
+        padding_values=PAD_ID,
+        drop_remainder=drop_remainder,
+    )
+
+
+__all__ = [
+    "BOS_ID",
+    "EOS_ID",
+    "PAD_ID",
+    "batch_by_tokens",
+    "bucket_lengths",
+    "encode_classification",
+    "encode_language_model",
+    "encode_translation",
+]

@@ -1,0 +1,838 @@
+"""Reading text examples from local files and from tensorflow-datasets.
+
+Local files (no network needed):
+
+* :func:`read_tsv_pairs`: translation pairs in the Tatoeba / manythings.org
+  layout ``english<TAB>other[<TAB>attribution...]``.
+* :func:`read_parallel_files`: line-aligned files such as ``train.en`` and
+  ``train.de`` (Multi30k, WMT).
+* :func:`read_labelled`: ``(text, label)`` pairs from a labelled TSV/CSV file
+  (SST-2, the SMS Spam Collection, ...), with or without a header row.
+* :func:`read_text`: a whole file as one string (character-level language
+  modelling, e.g. tiny Shakespeare).
+
+All local readers decode UTF-8 (a leading byte-order mark is dropped), read
+``.gz`` files transparently and drop the ``\\r`` of Windows (CRLF) line
+endings. Lines are only ever split at ``\\n``.
+
+:func:`split_examples` and :func:`split_text` cut such data into
+train/validation/test splits when a data set ships without an official
+split.
+
+tensorflow-datasets (``tfds``): :func:`tfds_translation`,
+:func:`tfds_classification` and :func:`tfds_text` load a split of a tfds
+data set, downloading and preparing it first when it is not prepared yet.
+tfds and TensorFlow are only imported when one of them is called.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+import random
+
+LABEL_COLUMN_NAMES = (
+    "label",
+    "labels",
+    "class",
+    "category",
+    "sentiment",
+    "target",
+    "y",
+)
+TEXT_COLUMN_NAMES = (
+    "text",
+    "sentence",
+    "content",
+    "message",
+    "review",
+    "document",
+    "x",
+)
+_MAX_LABEL_VALUES = 50
+_MAX_LABEL_LENGTH = 40
+_SPLIT_SEARCH_CHARS = 1000
+
+# ---------------------------------------------------------------------------
+# Local files
+# ---------------------------------------------------------------------------
+
+
+def _read_file(path):
+    """Returns ``(path_as_str, decoded_text)`` for a plain or ``.gz`` file."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            f"No such file: {path!r}. Check the path (relative paths are "
+            f"resolved from {os.getcwd()!r})."
+        )
+    if os.path.isdir(path):
+        raise FileNotFoundError(
+            f"{path!r} is a directory, not a file. Pass the path of a file "
+            f"inside it."
+        )
+    if path.endswith(".gz"):
+        try:
+            with gzip.open(path, "rb") as f:
+                data = f.read()
+        except (OSError, EOFError) as err:
+            raise ValueError(
+                f"{path!r} ends in '.gz' but is not a complete gzip file "
+                f"({err}). Re-download it, or rename it without '.gz' if it "
+                f"is plain text."
+            ) from err
+    else:
+        with open(path, "rb") as f:
+            data = f.read()
+    try:
+        return path, data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"{path!r} is not valid UTF-8 (bad byte at offset {err.start}). "
+            f"Convert it to UTF-8 first, e.g. "
+            f"`iconv -f latin1 -t utf-8 in.txt > out.txt`."
+        ) from err
+
+
+def _split_lines(text):
+    """Splits at ``\\n`` only and drops each line's trailing ``\\r``."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line.rstrip("\r") for line in lines]
+
+
+def _check_column_index(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(
+            f"{name} must be a non-negative column index (0 is the first "
+            f"column), got {value!r}."
+        )
+
+
+def read_tsv_pairs(path, source_column=0, target_column=1):
+    """Reads translation pairs from a tab-separated file.
+
+    This is the Tatoeba / manythings.org layout
+    ``english<TAB>other[<TAB>attribution...]``: one pair per line, no header
+    and no quoting. Blank lines are skipped and extra columns are ignored.
+
+    Args:
+        path: The file (``str`` or path-like). A name ending in ``.gz`` is
+            decompressed on the fly.
+        source_column: Index of the column with the source sentence.
+        target_column: Index of the column with the target sentence.
+
+    Returns:
+        A list of ``(source, target)`` string tuples in file order.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+        ValueError: If a non-blank line has too few columns (the message
+            gives the file and the 1-based line number), a column index is
+            negative, or the file is not UTF-8.
+
+    Example:
+        >>> pairs = read_tsv_pairs("spa.txt.gz")  # doctest: +SKIP
+        >>> pairs[0]  # doctest: +SKIP
+        ('Go.', 'Ve.')
+        >>> # Spanish -> English instead:
+        >>> read_tsv_pairs("spa.txt.gz", 1, 0)[0]  # doctest: +SKIP
+        ('Ve.', 'Go.')
+    """
+    _check_column_index("source_column", source_column)
+    _check_column_index("target_column", target_column)
+    path, text = _read_file(path)
+    needed = max(source_column, target_column) + 1
+    pairs = []
+    for line_number, line in enumerate(_split_lines(text), start=1):
+        if not line.strip():
+            continue
+        cells = line.split("\t")
+        if len(cells) < needed:
+            raise ValueError(
+                f"{path!r}, line {line_number}: expected at least {needed} "
+                f"tab-separated columns but found {len(cells)}: "
+                f"{line[:80]!r}. Fix or delete that line, or choose other "
+                f"columns with source_column/target_column."
+            )
+        pairs.append((cells[source_column], cells[target_column]))
+    return pairs
+
+
+def read_parallel_files(source_path, target_path):
+    """Reads a line-aligned parallel corpus.
+
+    Line *i* of ``source_path`` is the translation of line *i* of
+    ``target_path`` (the Multi30k / WMT ``train.en`` + ``train.de``
+    layout). Lines are kept as they are, blank ones included, so that the
+    alignment stays intact.
+
+    Args:
+        source_path: File with one source sentence per line (``.gz`` is
+            decompressed on the fly).
+        target_path: File with one target sentence per line.
+
+    Returns:
+        A list of ``(source, target)`` string tuples, one per line.
+
+    Raises:
+        FileNotFoundError: If either file does not exist.
+        ValueError: If the files have different numbers of lines (the
+            message gives both counts) or are not UTF-8.
+
+    Example:
+        >>> pairs = read_parallel_files(
+        ...     "multi30k/raw/train.en.gz", "multi30k/raw/train.de.gz"
+        ... )  # doctest: +SKIP
+        >>> len(pairs)  # doctest: +SKIP
+        29000
+    """
+    source_path, source_text = _read_file(source_path)
+    target_path, target_text = _read_file(target_path)
+    sources = _split_lines(source_text)
+    targets = _split_lines(target_text)
+    if len(sources) != len(targets):
+        raise ValueError(
+            f"Parallel files must have the same number of lines, but "
+            f"{source_path!r} has {len(sources)} and {target_path!r} has "
+            f"{len(targets)}. Check that the two files belong together "
+            f"(e.g. train.en with train.de, not val.de)."
+        )
+    return list(zip(sources, targets))
+
+
+def read_text(path):
+    """Reads a whole text file into one string.
+
+    Args:
+        path: The file (``.gz`` is decompressed on the fly).
+
+    Returns:
+        The decoded text, with Windows ``\\r\\n`` line endings turned into
+        ``\\n``.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+        ValueError: If the file is not UTF-8.
+
+    Example:
+        >>> text = read_text("tiny-shakespeare/input.txt")  # doctest: +SKIP
+        >>> text[:14]  # doctest: +SKIP
+        'First Citizen:'
+    """
+    _, text = _read_file(path)
+    return text.replace("\r\n", "\n")
+
+
+def _guess_delimiter(path, text):
+    name = path.lower()
+    if name.endswith(".gz"):
+        name = name[: -len(".gz")]
+    extension = os.path.splitext(name)[1]
+    if extension in (".tsv", ".txt", ".tab"):
+        return "\t"
+    if extension == ".csv":
+        return ","
+    # No telling extension (e.g. "SMSSpamCollection"): look at the first
+    # non-blank line.
+    first = next((line for line in _split_lines(text) if line.strip()), "")
+    if "\t" in first:
+        return "\t"
+    if "," in first:
+        return ","
+    raise ValueError(
+        f"Cannot tell the delimiter of {path!r} from its extension "
+        f"{extension or '(none)'!r} or from its first line. Pass "
+        f"delimiter='\\t' or delimiter=','."
+    )
+
+
+def _parse_rows(path, text, delimiter):
+    """Returns ``[(line_number, cells), ...]`` for the non-blank rows."""
+    if delimiter == "\t":
+        reader = csv.reader(
+            io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE
+        )
+    else:
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    rows = []
+    start = 1
+    try:
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                rows.append((start, cells))
+            start = reader.line_num + 1
+    except csv.Error as err:
+        raise ValueError(
+            f"{path!r}, line {start}: cannot parse the row ({err}). Fix that "
+            f"line or pass the right delimiter."
+        ) from err
+    return rows
+
+
+def _is_header(cells):
+    names = set(LABEL_COLUMN_NAMES) | set(TEXT_COLUMN_NAMES)
+    return any(cell.strip().lower() in names for cell in cells)
+
+
+def _resolve_column(argument, spec, header, num_columns, path):
+    """A column index for an explicit ``spec``, or None for ``"auto"``."""
+    if isinstance(spec, str) and spec == "auto":
+        return None
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        if -num_columns <= spec < num_columns:
+            return spec % num_columns
+        raise ValueError(
+            f"{argument}={spec} is out of range: {path!r} has {num_columns} "
+            f"columns. Pass an index from 0 to {num_columns - 1}."
+        )
+    if isinstance(spec, str):
+        if header is None:
+            raise ValueError(
+                f"{argument}={spec!r} names a column, but {path!r} has no "
+                f"header row. Pass a column index (0 to {num_columns - 1}) "
+                f"instead."
+            )
+        wanted = spec.strip().lower()
+        for index, name in enumerate(header):
+            if name.strip().lower() == wanted:
+                return index
+        raise ValueError(
+            f"{argument}={spec!r} is not a column of {path!r}; its header "
+            f"has {[name.strip() for name in header]}."
+        )
+    raise ValueError(
+        f"{argument} must be 'auto', a column name or a column index, got "
+        f"{spec!r}."
+    )
+
+
+def _column_stats(rows, index):
+    values = [cells[index].strip() for _, cells in rows]
+    distinct = len(set(values))
+    longest = max((len(v) for v in values), default=0)
+    mean = sum(len(v) for v in values) / max(len(values), 1)
+    return distinct, longest, mean
+
+
+def _looks_like_labels(stats):
+    distinct, longest, _ = stats
+    return distinct <= _MAX_LABEL_VALUES and longest <= _MAX_LABEL_LENGTH
+
+
+def _auto_columns(rows, num_columns, path):
+    """Picks ``(text, label)`` columns of a file without a header."""
+    first, last = 0, num_columns - 1
+    stats = {index: _column_stats(rows, index) for index in (first, last)}
+    candidates = [i for i in (first, last) if _looks_like_labels(stats[i])]
+    if not candidates:
+        raise ValueError(
+            f"Cannot tell which column of {path!r} holds the labels: neither "
+            f"the first nor the last column has at most {_MAX_LABEL_VALUES} "
+            f"distinct short values. Pass label_column= and text_column= "
+            f"(column indices)."
+        )
+    # Fewer distinct values, then shorter cells, then the first column.
+    label = min(candidates, key=lambda i: (stats[i][0], stats[i][2], i))
+    text = last if label == first else first
+    return text, label
+
+
+def _remaining_column(rows, num_columns, taken, want):
+    """The best ``"label"`` or ``"text"`` column other than ``taken``."""
+    others = [i for i in (0, num_columns - 1) if i != taken]
+    if taken not in (0, num_columns - 1):
+        others = [i for i in range(num_columns) if i != taken]
+    stats = {i: _column_stats(rows, i) for i in others}
+    if want == "label":
+        return min(others, key=lambda i: (stats[i][0], stats[i][2], i))
+    return max(others, key=lambda i: (stats[i][2], -i))
+
+
+def _named_column(header, names, taken):
+    for index, cell in enumerate(header):
+        if index != taken and cell.strip().lower() in names:
+            return index
+    return None
+
+
+def read_labelled(
+    path, text_column="auto", label_column="auto", delimiter=None
+):
+    """Reads ``(text, label)`` examples from a labelled TSV or CSV file.
+
+    The delimiter comes from the extension (``.tsv``/``.txt`` -> tab,
+    ``.csv`` -> comma, looking through a trailing ``.gz``); for other
+    names (e.g. ``SMSSpamCollection``) it is a tab if the first line has
+    one, else a comma. Tab-separated files are read without quoting (a
+    ``"`` is an ordinary character); comma-separated files use normal CSV
+    quoting.
+
+    The first row is a header if one of its cells is a known column name
+    (case-insensitive): ``label, labels, class, category, sentiment,
+    target, y`` for labels and ``text, sentence, content, message, review,
+    document, x`` for text. With a header, ``"auto"`` columns are chosen by
+    those names. Without one, ``"auto"`` takes as label whichever of the
+    first and last column has at most 50 distinct values that are all
+    short (at most 40 characters), and the other of the two as text.
+
+    Args:
+        path: The file (``.gz`` is decompressed on the fly).
+        text_column: ``"auto"``, a header name, or a 0-based column index.
+        label_column: ``"auto"``, a header name, or a 0-based column index.
+        delimiter: ``None`` to guess (see above), or a one-character string
+            such as ``"\\t"`` or ``","``.
+
+    Returns:
+        A list of ``(text, label)`` string tuples in file order, without
+        the header. Labels are stripped of surrounding whitespace and kept
+        as strings (e.g. ``"0"``, ``"spam"``).
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+        ValueError: If a row has a different number of columns from the
+            first row (with its line number), a column cannot be found or
+            guessed, the delimiter cannot be guessed, or the file is not
+            UTF-8.
+
+    Example:
+        >>> examples = read_labelled("sst2/train.tsv.gz")  # doctest: +SKIP
+        >>> examples[0]  # doctest: +SKIP
+        ('hide new secretions from the parental units', '0')
+        >>> read_labelled("SMSSpamCollection")[2][1]  # doctest: +SKIP
+        'spam'
+    """
+    path, text = _read_file(path)
+    if delimiter is None:
+        delimiter = _guess_delimiter(path, text)
+    elif not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise ValueError(
+            f"delimiter must be None or a single character such as '\\t' or "
+            f"',', got {delimiter!r}."
+        )
+    rows = _parse_rows(path, text, delimiter)
+    if not rows:
+        raise ValueError(f"{path!r} has no rows. Check that it is not empty.")
+    header = rows[0][1] if _is_header(rows[0][1]) else None
+    if header is not None:
+        rows = rows[1:]
+    num_columns = len(header) if header is not None else len(rows[0][1])
+    if num_columns < 2:
+        raise ValueError(
+            f"{path!r} has only one column (delimiter {delimiter!r}); a "
+            f"labelled file needs a text and a label column. Pass the right "
+            f"delimiter."
+        )
+    for line_number, cells in rows:
+        if len(cells) != num_columns:
+            raise ValueError(
+                f"{path!r}, line {line_number}: expected {num_columns} "
+                f"columns separated by {delimiter!r} but found {len(cells)}. "
+                f"Fix that line (a stray delimiter inside the text?) or pass "
+                f"the right delimiter."
+            )
+
+    text_index = _resolve_column(
+        "text_column", text_column, header, num_columns, path
+    )
+    label_index = _resolve_column(
+        "label_column", label_column, header, num_columns, path
+    )
+    if header is not None:
+        if label_index is None:
+            label_index = _named_column(header, LABEL_COLUMN_NAMES, text_index)
+        if text_index is None:
+            text_index = _named_column(header, TEXT_COLUMN_NAMES, label_index)
+    if text_index is None and label_index is None:
+        text_index, label_index = _auto_columns(rows, num_columns, path)
+    elif label_index is None:
+        label_index = _remaining_column(rows, num_columns, text_index, "label")
+    elif text_index is None:
+        text_index = _remaining_column(rows, num_columns, label_index, "text")
+    if text_index == label_index:
+        raise ValueError(
+            f"text_column and label_column both select column {text_index} "
+            f"of {path!r}. Choose two different columns."
+        )
+    return [
+        (cells[text_index], cells[label_index].strip()) for _, cells in rows
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Splitting
+# ---------------------------------------------------------------------------
+
+
+def _check_fractions(validation_fraction, test_fraction):
+    for name, value in (
+        ("validation_fraction", validation_fraction),
+        ("test_fraction", test_fraction),
+    ):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{name} must be a number, got {value!r}.")
+        if not 0 <= value < 1:
+            raise ValueError(
+                f"{name} must be in [0, 1), got {value!r}. Pass e.g. 0.1 for "
+                f"10%."
+            )
+    if validation_fraction + test_fraction >= 1:
+        raise ValueError(
+            f"validation_fraction + test_fraction = "
+            f"{validation_fraction + test_fraction} leaves no training data. "
+            f"Make their sum smaller than 1."
+        )
+
+
+def _group_key(example):
+    key = example[0] if isinstance(example, (tuple, list)) else example
+    try:
+        hash(key)
+    except TypeError:
+        key = repr(key)
+    return key
+
+
+def split_examples(
+    examples, validation_fraction=0.1, test_fraction=0.1, seed=0
+):
+    """Shuffles examples and splits them into train/validation/test.
+
+    Examples with the same source (the first element of a tuple or list,
+    or the example itself otherwise) always land in the same split, so a
+    sentence with several translations cannot leak from train into test.
+    Whole groups are given out, test first, until each split has its share
+    of the examples; sizes are therefore approximate when groups are large.
+
+    Args:
+        examples: A list (or other iterable) of examples, typically
+            ``(source, target)`` or ``(text, label)`` tuples.
+        validation_fraction: Share of the examples for validation, in
+            ``[0, 1)``.
+        test_fraction: Share of the examples for test, in ``[0, 1)``.
+        seed: The shuffle seed; the same seed gives the same splits.
+
+    Returns:
+        A dict with keys ``"train"``, ``"validation"`` and ``"test"``, each
+        a shuffled list of examples. Together they hold every example once.
+
+    Raises:
+        ValueError: If a fraction is outside ``[0, 1)`` or the two sum to 1
+            or more.
+
+    Example:
+        >>> pairs = [("Go.", "Ve."), ("Go.", "Vete."), ("Hi.", "Hola.")]
+        >>> splits = split_examples(pairs * 10, 0.1, 0.1, seed=0)
+        >>> sum(len(v) for v in splits.values())
+        30
+    """
+    _check_fractions(validation_fraction, test_fraction)
+    examples = list(examples)
+    groups = {}
+    for example in examples:
+        groups.setdefault(_group_key(example), []).append(example)
+    keys = list(groups)
+    rng = random.Random(seed)
+    rng.shuffle(keys)
+    num_test = round(len(examples) * test_fraction)
+    num_validation = round(len(examples) * validation_fraction)
+    train, validation, test = [], [], []
+    for key in keys:
+        if len(test) < num_test:
+            test.extend(groups[key])
+        elif len(validation) < num_validation:
+            validation.extend(groups[key])
+        else:
+            train.extend(groups[key])
+    for part in (train, validation, test):
+        rng.shuffle(part)
+    return {"train": train, "validation": validation, "test": test}
+
+
+def _cut_near_newline(text, position, window):
+    """Moves ``position`` to just after the nearest newline, if close."""
+    before = text.rfind("\n", max(position - window, 0), position)
+    after = text.find("\n", position, position + window)
+    options = [i + 1 for i in (before, after) if i != -1]
+    if not options:
+        return position
+    return min(options, key=lambda i: (abs(i - position), i))
+
+
+def split_text(text, validation_fraction=0.1, test_fraction=0.1):
+    """Splits one long text into contiguous train/validation/test parts.
+
+    The train part is the beginning of the text, then validation, then
+    test. Each cut is moved to just after the nearest newline within
+    ``min(1000, len(text) // 20)`` characters of its exact position, so
+    that lines are not broken; without a newline there the cut stays put.
+
+    Args:
+        text: The text, e.g. from :func:`read_text`.
+        validation_fraction: Share of the characters for validation, in
+            ``[0, 1)``.
+        test_fraction: Share of the characters for test, in ``[0, 1)``.
+
+    Returns:
+        A dict with keys ``"train"``, ``"validation"`` and ``"test"`` whose
+        values, concatenated in that order, give back ``text``.
+
+    Raises:
+        ValueError: If a fraction is outside ``[0, 1)`` or the two sum to 1
+            or more.
+
+    Example:
+        >>> parts = split_text("a\\nb\\nc\\nd\\n" * 100, 0.1, 0.1)
+        >>> "".join(parts.values()) == "a\\nb\\nc\\nd\\n" * 100
+        True
+        >>> parts["test"].startswith(("a", "b", "c", "d"))
+        True
+    """
+    _check_fractions(validation_fraction, test_fraction)
+    size = len(text)
+    window = min(_SPLIT_SEARCH_CHARS, size // 20)
+    cuts = []
+    for held_out in (validation_fraction + test_fraction, test_fraction):
+        position = size - round(size * held_out)
+        if 0 < position < size:
+            position = _cut_near_newline(text, position, window)
+        cuts.append(position)
+    first, second = cuts[0], max(cuts)
+    return {
+        "train": text[:first],
+        "validation": text[first:second],
+        "test": text[second:],
+    }
+
+
+# ---------------------------------------------------------------------------
+# tensorflow-datasets
+# ---------------------------------------------------------------------------
+
+
+def _tfds():
+    import tensorflow_datasets as tfds
+
+    return tfds
+
+
+def _builder(name, data_dir):
+    tfds = _tfds()
+    try:
+        return tfds.builder(name, data_dir=data_dir)
+    except tfds.core.DatasetNotFoundError as err:
+        raise ValueError(
+            f"tensorflow-datasets does not know a dataset named {name!r}. "
+            f"Check the spelling, e.g. 'ted_hrlr_translate/pt_to_en', "
+            f"'wmt14_translate/de-en' or 'imdb_reviews'; "
+            f"tfds.list_builders() lists them all."
+        ) from err
+    except ValueError as err:
+        lines = str(err).splitlines() or [type(err).__name__]
+        detail = lines[0].strip().rstrip(":") + "."
+        raise ValueError(
+            f"tensorflow-datasets cannot build {name!r}: {detail} Check the "
+            f"dataset/config name."
+        ) from err
+
+
+def _not_prepared_error(name, builder, err):
+    detail = f"{type(err).__name__}: {err}"
+    if len(detail) > 300:
+        detail = detail[:300] + "..."
+    return FileNotFoundError(
+        f"The tensorflow-datasets data for {name!r} is not prepared in "
+        f"{builder.data_dir!r} and could not be downloaded ({detail}). This "
+        f"machine may have no internet access: run "
+        f"`tfds.builder({name!r}, data_dir=DIR).download_and_prepare()` on a "
+        f"machine with internet, copy DIR here and pass data_dir=DIR (or set "
+        f"the TFDS_DATA_DIR environment variable)."
+    )
+
+
+def _load_split(builder, name, split):
+    """Prepares ``builder`` if needed and returns ``split`` as a dataset."""
+    try:
+        builder.download_and_prepare()
+    except Exception as err:  # download errors come in many types
+        raise _not_prepared_error(name, builder, err) from err
+    try:
+        return builder.as_dataset(split=split)
+    except AssertionError as err:  # tfds's "could not find data"
+        raise _not_prepared_error(name, builder, err) from err
+
+
+def _feature_names(builder):
+    return list(builder.info.features.keys())
+
+
+def _supervised_pair(builder):
+    keys = builder.info.supervised_keys
+    if (
+        isinstance(keys, (tuple, list))
+        and len(keys) == 2
+        and all(isinstance(k, str) for k in keys)
+    ):
+        return tuple(keys)
+    return None
+
+
+def _check_feature(name, builder, argument, key):
+    available = _feature_names(builder)
+    if key not in available:
+        raise ValueError(
+            f"{argument}={key!r} is not a feature of {name!r}. Available "
+            f"feature names: {available}."
+        )
+
+
+def tfds_translation(
+    name, split, source_language=None, target_language=None, data_dir=None
+):
+    """Loads a tfds translation data set as ``(source, target)`` strings.
+
+    Args:
+        name: The tfds name with its config, e.g.
+            ``"ted_hrlr_translate/pt_to_en"`` or ``"wmt14_translate/de-en"``.
+        split: A tfds split such as ``"train"``, ``"validation"`` or
+            ``"train[:10%]"``.
+        source_language: Feature name of the source side (e.g. ``"pt"``);
+            ``None`` takes the first of the builder's ``supervised_keys``.
+        target_language: Feature name of the target side; ``None`` takes
+            the second of the ``supervised_keys``.
+        data_dir: Where tfds keeps prepared data; ``None`` uses the tfds
+            default (``~/tensorflow_datasets`` or ``TFDS_DATA_DIR``).
+
+    Returns:
+        A ``tf.data.Dataset`` of ``(source, target)`` pairs of scalar
+        ``tf.string`` tensors.
+
+    Raises:
+        ValueError: If tfds does not know ``name``, or a language is not a
+            feature of the data set (the message lists the features).
+        FileNotFoundError: If the data is not prepared and cannot be
+            downloaded (the message says how to prepare it elsewhere).
+
+    Example:
+        >>> ds = tfds_translation(
+        ...     "ted_hrlr_translate/pt_to_en", "train"
+        ... )  # doctest: +SKIP
+        >>> # English -> Portuguese instead:
+        >>> ds = tfds_translation(
+        ...     "ted_hrlr_translate/pt_to_en", "train", "en", "pt"
+        ... )  # doctest: +SKIP
+    """
+    builder = _builder(name, data_dir)
+    defaults = _supervised_pair(builder) or tuple(_feature_names(builder)[:2])
+    if len(defaults) < 2 and (
+        source_language is None or target_language is None
+    ):
+        raise ValueError(
+            f"{name!r} has no supervised keys to take the languages from. "
+            f"Pass source_language= and target_language= from its feature "
+            f"names: {_feature_names(builder)}."
+        )
+    source = defaults[0] if source_language is None else source_language
+    target = defaults[1] if target_language is None else target_language
+    _check_feature(name, builder, "source_language", source)
+    _check_feature(name, builder, "target_language", target)
+    dataset = _load_split(builder, name, split)
+    return dataset.map(lambda example: (example[source], example[target]))
+
+
+def tfds_classification(
+    name, split, text_key=None, label_key="label", data_dir=None
+):
+    """Loads a tfds text classification data set as ``(text, label)``.
+
+    Args:
+        name: The tfds name, e.g. ``"imdb_reviews"`` or
+            ``"ag_news_subset"``.
+        split: A tfds split such as ``"train"`` or ``"test"``.
+        text_key: The text feature; ``None`` takes the first of the
+            builder's ``supervised_keys`` (``"text"`` for imdb_reviews,
+            ``"description"`` for ag_news_subset), else ``"text"``.
+        label_key: The label feature; it must be a ``ClassLabel``.
+        data_dir: Where tfds keeps prepared data; ``None`` uses the tfds
+            default.
+
+    Returns:
+        A pair ``(dataset, class_names)``: a ``tf.data.Dataset`` of
+        ``(text, label)`` with a scalar ``tf.string`` text and a scalar
+        ``tf.int64`` label, and the list of class names, where
+        ``class_names[label]`` names the class.
+
+    Raises:
+        ValueError: If tfds does not know ``name``, ``text_key`` or
+            ``label_key`` is not a feature (the message lists them), or the
+            label feature is not a ``ClassLabel``.
+        FileNotFoundError: If the data is not prepared and cannot be
+            downloaded.
+
+    Example:
+        >>> ds, names = tfds_classification(
+        ...     "ag_news_subset", "train"
+        ... )  # doctest: +SKIP
+        >>> names  # doctest: +SKIP
+        ['World', 'Sports', 'Business', 'Sci/Tech']
+    """
+    tfds = _tfds()
+    import tensorflow as tf
+
+    builder = _builder(name, data_dir)
+    if text_key is None:
+        keys = _supervised_pair(builder)
+        text_key = keys[0] if keys else "text"
+    _check_feature(name, builder, "text_key", text_key)
+    _check_feature(name, builder, "label_key", label_key)
+    label_feature = builder.info.features[label_key]
+    if not isinstance(label_feature, tfds.features.ClassLabel):
+        raise ValueError(
+            f"label_key={label_key!r} of {name!r} is a "
+            f"{type(label_feature).__name__}, not a ClassLabel. Pass the "
+            f"name of the class label feature."
+        )
+    dataset = _load_split(builder, name, split)
+    dataset = dataset.map(
+        lambda example: (
+            example[text_key],
+            tf.cast(example[label_key], tf.int64),
+        )
+    )
+    return dataset, list(label_feature.names)
+
+
+def tfds_text(name, split, text_key="text", data_dir=None):
+    """Loads the text of a tfds split as one Python string.
+
+    Args:
+        name: The tfds name, e.g. ``"tiny_shakespeare"`` (each of whose
+            splits is a single example holding the whole text).
+        split: A tfds split such as ``"train"``.
+        text_key: The text feature.
+        data_dir: Where tfds keeps prepared data; ``None`` uses the tfds
+            default.
+
+    Returns:
+        The UTF-8 decoded text of the split; several examples are joined
+        with ``"\\n"``.
+
+    Raises:
+        ValueError: If tfds does not know ``name`` or ``text_key`` is not a
+            feature.
+        FileNotFoundError: If the data is not prepared and cannot be
+            downloaded.
+
+    Example:
+        >>> text = tfds_text("tiny_shakespeare", "train")  # doctest: +SKIP
+        >>> text[:14]  # doctest: +SKIP
+        'First Citizen:'
+    """
+    builder = _builder(name, data_dir)
+    _check_feature(name, builder, "text_key", text_key)
+    dataset = _load_split(builder, name, split)
+    texts = dataset.map(lambda example: example[text_key])
+    return "\n".join(t.decode("utf-8") for t in texts.as_numpy_iterator())

@@ -1,0 +1,65 @@
+"""The learning-rate schedule of the paper (section 5.3, equation 3)."""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="keras_transformer")
+class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """lrate = scale * D^-0.5 * min(step^-0.5, step * warmup^-1.5).
+
+    The rate rises linearly for ``warmup_steps`` steps, then decays with the
+    inverse square root of the step. ``step`` counts from 1 (the optimizer's
+    iteration counter plus one), so the first update does not use a zero
+    rate.
+
+    Args:
+        d_model: D, the model size.
+        warmup_steps: 4000 in the paper.
+        scale: a multiplier (1.0 in the paper; larger for small batches).
+
+    Example:
+
+    >>> schedule = TransformerSchedule(d_model=512, warmup_steps=4000)
+    >>> float(schedule(3999))  # the peak: 512^-0.5 * 4000^-0.5
+    0.000698...
+    """
+
+    def __init__(self, d_model, warmup_steps=4000, scale=1.0):
+        if (
+            isinstance(d_model, bool)
+            or not isinstance(d_model, int)
+            or (d_model <= 0)
+        ):
+            raise ValueError(
+                f"`d_model` must be a positive int. Received: {d_model!r}"
+            )
+        if (
+            isinstance(warmup_steps, bool)
+            or not isinstance(warmup_steps, int)
+            or warmup_steps <= 0
+        ):
+            raise ValueError(
+                "`warmup_steps` must be a positive int. Received: "
+                f"{warmup_steps!r}"
+            )
+        if not isinstance(scale, (int, float)) or scale <= 0:
+            raise ValueError(
+                f"`scale` must be a positive number. Received: {scale!r}"
+            )
+        self.d_model = d_model
+        self.warmup_steps = warmup_steps
+        self.scale = float(scale)
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32") + 1.0
+        decay = ops.rsqrt(step)
+        warmup = step * (self.warmup_steps**-1.5)
+        return self.scale * self.d_model**-0.5 * ops.minimum(decay, warmup)
+
+    def get_config(self):
+        return {
+            "d_model": self.d_model,
+            "warmup_steps": self.warmup_steps,
+            "scale": self.scale,
+        }

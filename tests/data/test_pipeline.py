@@ -1,0 +1,96 @@
+import numpy as np
+import tensorflow as tf
+
+from keras_transformer.data.pipeline import (
+    batch_by_tokens,
+    bucket_lengths,
+    encode_classification,
+    encode_language_model,
+    encode_translation,
+)
+from keras_transformer.data.tokenizer import BOS_ID, EOS_ID, ByteTokenizer
+
+
+def _pairs(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    words = ["ab", "cde", "f", "ghij"]
+    pairs = []
+    for _ in range(n):
+        source = " ".join(rng.choice(words, rng.integers(1, 12)))
+        pairs.append((source, source[::-1]))
+    return pairs
+
+
+def _dataset(pairs):
+    sources, targets = zip(*pairs)
+    return tf.data.Dataset.from_tensor_slices((list(sources), list(targets)))
+
+
+def test_encode_translation_shifts_targets():
+    tokenizer = ByteTokenizer()
+    dataset = encode_translation(
+        _dataset([("hi", "yo")]), tokenizer, tokenizer, max_length=16
+    )
+    features, labels = next(iter(dataset))
+    assert features["source_tokens"].numpy().tolist() == [
+        ord("h") + 4,
+        ord("i") + 4,
+        EOS_ID,
+    ]
+    assert features["target_tokens"].numpy().tolist() == [
+        BOS_ID,
+        ord("y") + 4,
+        ord("o") + 4,
+    ]
+    assert labels.numpy().tolist() == [ord("y") + 4, ord("o") + 4, EOS_ID]
+
+
+def test_long_examples_dropped_in_training_truncated_in_evaluation():
+    tokenizer = ByteTokenizer()
+    pairs = [("a" * 30, "b"), ("c", "d")]
+    kept = list(encode_translation(_dataset(pairs), tokenizer, tokenizer, 8))
+    assert len(kept) == 1
+    truncated = list(
+        encode_translation(
+            _dataset(pairs), tokenizer, tokenizer, 8, truncate=True
+        )
+    )
+    source = truncated[0][0]["source_tokens"].numpy()
+    assert len(source) == 8 and source[-1] == EOS_ID
+
+
+def test_bucketed_batches_have_few_static_shapes_and_token_budget():
+    tokenizer = ByteTokenizer()
+    dataset = encode_translation(
+        _dataset(_pairs(500)), tokenizer, tokenizer, max_length=64
+    )
+    batches = list(batch_by_tokens(dataset, batch_tokens=256, max_length=64))
+    allowed = set(bucket_lengths(64))
+    shapes = set()
+    examples = 0
+    for features, labels in batches:
+        length = features["source_tokens"].shape[1]
+        assert length in allowed
+        assert features["target_tokens"].shape[1] == length
+        assert labels.shape[1] == length
+        assert features["source_tokens"].shape[0] * length <= max(256, length)
+        shapes.add(tuple(features["source_tokens"].shape))
+        examples += labels.shape[0]
+        # Every example fits its bucket: no real token was cut.
+        assert np.all((labels.numpy() == EOS_ID).sum(1) == 1)
+    assert examples == 500
+    assert len({s[1] for s in shapes}) <= len(allowed)
+
+
+def test_classification_and_language_model_encoding():
+    tokenizer = ByteTokenizer()
+    texts = tf.data.Dataset.from_tensor_slices((["hello", "a" * 50], [1, 0]))
+    encoded = list(encode_classification(texts, tokenizer, max_length=10))
+    assert encoded[0][0]["tokens"].numpy()[0] == BOS_ID
+    assert len(encoded[1][0]["tokens"]) == 10
+    assert int(encoded[0][1]) == 1
+    windows = list(encode_language_model(np.arange(25), sequence_length=4))
+    assert len(windows) == 5
+    tokens, labels = windows[1]
+    np.testing.assert_array_equal(tokens["tokens"], [5, 6, 7, 8])
+    np.testing.assert_array_equal(labels, [6, 7, 8, 9])

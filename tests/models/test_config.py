@@ -1,0 +1,57 @@
+import pytest
+
+from keras_transformer.models import TransformerConfig
+
+
+def test_presets_match_the_paper_table_3():
+    base = TransformerConfig.base(vocab_size=37000)
+    assert (base.num_layers, base.d_model, base.ff_dim, base.num_heads) == (
+        6,
+        512,
+        2048,
+        8,
+    )
+    assert base.dropout == 0.1
+    big = TransformerConfig.big(vocab_size=37000)
+    assert (big.num_layers, big.d_model, big.ff_dim, big.num_heads) == (
+        6,
+        1024,
+        4096,
+        16,
+    )
+    assert big.dropout == 0.3
+    small = TransformerConfig.small()
+    assert small.d_model < base.d_model
+
+
+def test_overrides_and_round_trip():
+    config = TransformerConfig.preset("base", vocab_size=100, norm_first=True)
+    assert config.norm_first and config.vocab_size == 100
+    assert TransformerConfig.from_dict(config.to_dict()) == config
+    assert config.decoder_layers == 6
+    assert config.replace(num_decoder_layers=2).decoder_layers == 2
+    assert config.shared_vocabulary
+    assert not config.replace(target_vocab_size=50).shared_vocabulary
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"d_model": 0}, "d_model"),
+        ({"num_heads": 3}, "divisible"),
+        ({"dropout": 1.2}, "dropout"),
+        ({"position": "rotary"}, "position"),
+        ({"vocab_size": "big"}, "vocab_size"),
+        ({"num_layers": True}, "num_layers"),
+    ],
+)
+def test_invalid_values(changes, message):
+    with pytest.raises(ValueError, match=message):
+        TransformerConfig.small(**changes)
+
+
+def test_unknown_fields_and_presets():
+    with pytest.raises(ValueError, match="d_modle"):
+        TransformerConfig.from_dict({"d_modle": 3})
+    with pytest.raises(ValueError, match="huge"):
+        TransformerConfig.preset("huge")

@@ -1,0 +1,124 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_transformer.models import (
+    TransformerConfig,
+    build_transformer,
+    transformer_parts,
+)
+
+
+def _tiny(**changes):
+    values = dict(
+        vocab_size=40,
+        num_layers=1,
+        d_model=16,
+        num_heads=2,
+        ff_dim=32,
+        dropout=0.0,
+    )
+    values.update(changes)
+    return TransformerConfig.small(**values)
+
+
+def test_base_parameter_count_matches_the_paper():
+    model = build_transformer(TransformerConfig.base(vocab_size=37000))
+    assert 63_000_000 <= model.count_params() <= 65_000_000
+
+
+@pytest.mark.slow
+def test_big_parameter_count_matches_the_paper():
+    model = build_transformer(TransformerConfig.big(vocab_size=37000))
+    assert 210_000_000 <= model.count_params() <= 216_000_000
+
+
+def test_three_way_tying_shares_one_matrix():
+    model = build_transformer(_tiny())
+    parts = transformer_parts(model)
+    assert parts.source_embedding is parts.target_embedding
+    assert parts.output_projection is None
+    untied = build_transformer(_tiny(tie_embeddings=False))
+    # The untied model has a second embedding and an output projection.
+    extra = 40 * 16 + (16 * 40 + 40)
+    assert untied.count_params() == model.count_params() + extra
+
+
+def test_separate_vocabularies():
+    model = build_transformer(_tiny(target_vocab_size=25))
+    parts = transformer_parts(model)
+    assert parts.source_embedding is not parts.target_embedding
+    assert parts.source_embedding.vocab_size == 40
+    assert parts.target_embedding.vocab_size == 25
+    logits = model(
+        {
+            "source_tokens": np.array([[5, 6, 0]]),
+            "target_tokens": np.array([[2, 7]]),
+        }
+    )
+    assert logits.shape == (1, 2, 25)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+@pytest.mark.parametrize("position", ["sinusoidal", "learned"])
+def test_variants_build_and_predict(norm_first, position):
+    model = build_transformer(_tiny(norm_first=norm_first, position=position))
+    logits = model(
+        {
+            "source_tokens": np.array([[5, 6, 0]]),
+            "target_tokens": np.array([[2, 7, 8, 0]]),
+        }
+    )
+    assert logits.shape == (1, 4, 40) and logits.dtype == "float32"
+    assert transformer_parts(model).encoder.norm_first == norm_first
+
+
+def test_source_padding_does_not_change_logits():
+    model = build_transformer(_tiny())
+    target = np.array([[2, 7, 8]])
+    a = model({"source_tokens": np.array([[5, 6, 9]]), "target_tokens": target})
+    b = model(
+        {
+            "source_tokens": np.array([[5, 6, 9, 0, 0, 0]]),
+            "target_tokens": target,
+        }
+    )
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_decoder_is_causal_through_the_model():
+    model = build_transformer(_tiny())
+    source = np.array([[5, 6, 9]])
+    a = model({"source_tokens": source, "target_tokens": np.array([[2, 7, 8]])})
+    b = model(
+        {"source_tokens": source, "target_tokens": np.array([[2, 7, 30]])}
+    )
+    np.testing.assert_allclose(a[:, :2], b[:, :2], atol=1e-6)
+    assert not np.allclose(a[:, 2], b[:, 2])
+
+
+def test_save_and_load_round_trip(tmp_path):
+    model = build_transformer(_tiny(target_vocab_size=30))
+    inputs = {
+        "source_tokens": np.array([[5, 6, 0]]),
+        "target_tokens": np.array([[2, 7, 8]]),
+    }
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_array_equal(model(inputs), loaded(inputs))
+    parts = transformer_parts(loaded)
+    assert parts.target_embedding.vocab_size == 30
+
+
+def test_mixed_precision_logits_are_float32():
+    keras.config.set_dtype_policy("mixed_float16")
+    model = build_transformer(_tiny())
+    logits = model(
+        {
+            "source_tokens": np.array([[5, 6]]),
+            "target_tokens": np.array([[2, 7]]),
+        }
+    )
+    assert logits.dtype == "float32"
+    assert np.all(np.isfinite(np.array(logits)))

@@ -1,0 +1,54 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from keras_transformer.training import TransformerSchedule
+
+
+def _formula(step, d_model, warmup, scale=1.0):
+    step = step + 1
+    return scale * d_model**-0.5 * min(step**-0.5, step * warmup**-1.5)
+
+
+@pytest.mark.parametrize("step", [0, 1, 100, 3999, 4000, 10000, 100000])
+def test_equation_3(step):
+    schedule = TransformerSchedule(512, 4000)
+    assert float(schedule(step)) == pytest.approx(
+        _formula(step, 512, 4000), rel=1e-5
+    )
+
+
+def test_warmup_then_decay_and_scale():
+    schedule = TransformerSchedule(128, warmup_steps=100, scale=2.0)
+    rates = np.array([float(schedule(s)) for s in range(400)])
+    peak = int(np.argmax(rates))
+    assert peak == 99  # step 100 counted from 1
+    assert np.all(np.diff(rates[:peak]) > 0)
+    assert np.all(np.diff(rates[peak + 1 :]) < 0)
+    assert rates[peak] == pytest.approx(_formula(99, 128, 100, 2.0), rel=1e-5)
+
+
+def test_serializable_inside_an_optimizer():
+    optimizer = keras.optimizers.Adam(TransformerSchedule(64, 10, 0.5))
+    config = json.loads(json.dumps(keras.optimizers.serialize(optimizer)))
+    restored = keras.optimizers.deserialize(config)
+    schedule = restored._learning_rate  # the schedule object itself
+    assert isinstance(schedule, TransformerSchedule)
+    assert float(restored.learning_rate) == pytest.approx(float(schedule(0)))
+    assert (schedule.d_model, schedule.warmup_steps, schedule.scale) == (
+        64,
+        10,
+        0.5,
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"d_model": 0}, {"warmup_steps": -1}, {"scale": 0}]
+)
+def test_bad_arguments(kwargs):
+    values = {"d_model": 64, "warmup_steps": 10, "scale": 1.0}
+    values.update(kwargs)
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        TransformerSchedule(**values)
