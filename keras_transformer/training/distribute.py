@@ -22,8 +22,8 @@ def get_strategy(name="auto", tpu=None):
     Args:
         name: "auto" (a TPU if ``tpu`` is given, else MirroredStrategy over
             several GPUs, else the default single-device strategy),
-            "one_device", "mirrored", "multi_worker" (reads ``TF_CONFIG``)
-            or "tpu".
+            "one_device", "mirrored" (all GPUs; without GPUs all logical
+            CPU devices), "multi_worker" (reads ``TF_CONFIG``) or "tpu".
         tpu: the TPU name or address ("" or "local" for a TPU VM).
 
     Returns:
@@ -43,7 +43,11 @@ def get_strategy(name="auto", tpu=None):
     if name == "one_device":
         return tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        if gpus:
+            return tf.distribute.MirroredStrategy()
+        # No GPU: mirror over the logical CPU devices (tests, debugging).
+        cpus = [device.name for device in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(cpus)
     if name == "multi_worker":
         if "TF_CONFIG" not in os.environ:
             raise ValueError(
