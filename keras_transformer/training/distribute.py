@@ -33,6 +33,24 @@ def get_strategy(name="auto", tpu=None):
         raise ValueError(
             f"Unknown strategy {name!r}; choose one of {list(STRATEGIES)}."
         )
+    # Before anything else touches the TensorFlow runtime: collective ops
+    # must be configured at program start-up.
+    if name == "multi_worker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError(
+                "strategy 'multi_worker' needs the TF_CONFIG environment "
+                "variable describing the cluster and this worker's task, e.g. "
+                + json.dumps(
+                    {
+                        "cluster": {"worker": ["host1:2222", "host2:2222"]},
+                        "task": {"type": "worker", "index": 0},
+                    }
+                )
+            )
+        from keras_transformer.training import multi_worker_fix
+
+        multi_worker_fix.apply()  # keras-team/keras#20585
+        return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
     if name == "auto":
         if tpu is not None:
@@ -48,20 +66,32 @@ def get_strategy(name="auto", tpu=None):
         # No GPU: mirror over the logical CPU devices (tests, debugging).
         cpus = [device.name for device in tf.config.list_logical_devices("CPU")]
         return tf.distribute.MirroredStrategy(cpus)
-    if name == "multi_worker":
-        if "TF_CONFIG" not in os.environ:
-            raise ValueError(
-                "strategy 'multi_worker' needs the TF_CONFIG environment "
-                "variable describing the cluster and this worker's task, e.g. "
-                + json.dumps(
-                    {
-                        "cluster": {"worker": ["host1:2222", "host2:2222"]},
-                        "task": {"type": "worker", "index": 0},
-                    }
-                )
-            )
-        return tf.distribute.MultiWorkerMirroredStrategy()
     return _connect_tpu(tpu if tpu is not None else "local")
+
+
+def is_chief(strategy):
+    """Whether this process writes the run's files (worker 0 or alone)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return True
+    return resolver.task_type in (None, "chief") or (
+        resolver.task_type == "worker" and resolver.task_id == 0
+    )
+
+
+def worker_workdir(strategy, workdir):
+    """``workdir`` for the chief; a private folder for the other workers.
+
+    Every worker runs the same program; only the chief's files count, and
+    the others write their checkpoints and logs apart so that nothing
+    collides.
+    """
+    if is_chief(strategy):
+        return workdir
+    resolver = strategy.cluster_resolver
+    return os.path.join(
+        workdir, "workers", f"{resolver.task_type}_{resolver.task_id}"
+    )
 
 
 def accelerator_kind(strategy):

@@ -319,12 +319,13 @@ def train_and_evaluate(experiment: Experiment, workdir, verbose=1):
     Returns:
         The evaluation metrics (also written to ``workdir/metrics.json``).
     """
+    config = experiment.training
+    strategy = distribute.get_strategy(config.strategy, config.tpu)
+    workdir = distribute.worker_workdir(strategy, workdir)
     os.makedirs(workdir, exist_ok=True)
     _check_workdir(experiment, workdir)
     save_experiment(experiment, _path(workdir, CONFIG_FILE))
-    config = experiment.training
     keras.utils.set_random_seed(config.seed)
-    strategy = distribute.get_strategy(config.strategy, config.tpu)
     policy = distribute.resolve_mixed_precision(
         config.mixed_precision, strategy
     )
