@@ -72,7 +72,13 @@ class Seq2SeqStepper:
 
 
 def greedy_decode(
-    model, source_tokens, max_length, bos_id=2, eos_id=3, pad_id=0
+    model,
+    source_tokens,
+    max_length,
+    bos_id=2,
+    eos_id=3,
+    pad_id=0,
+    lengths=None,
 ):
     """Greedy decoding with the key/value cache.
 
@@ -83,6 +89,8 @@ def greedy_decode(
         bos_id: the start token.
         eos_id: the end token; a finished sequence is padded after it.
         pad_id: the padding id.
+        lengths: optional (B,) per-sequence limits (<= L), so that a
+            sentence decodes the same alone or in any batch.
 
     Returns:
         (B, L) int32 generated ids (without BOS; EOS included, then
@@ -100,9 +108,13 @@ def greedy_decode(
         tokens, (0, 0), ops.full((batch_size, 1), bos_id, dtype="int32")
     )
     finished = ops.zeros((batch_size,), dtype="bool")
+    if lengths is not None:
+        lengths = ops.convert_to_tensor(lengths, "int32")
 
     def body(index, loop_state):
         tokens, state, finished = loop_state
+        if lengths is not None:
+            finished = ops.logical_or(finished, index >= lengths)
         current = ops.slice(tokens, (0, index), (batch_size, 1))
         logits, state = stepper.step(current, state, index)
         chosen = ops.cast(ops.argmax(logits, axis=-1), "int32")

@@ -75,10 +75,21 @@ class Translator:
     def translate_ids(self, texts):
         """Generated target ids (B, L) for a list of source strings."""
         sources = self.encode_sources(texts)
-        length = sources.shape[1] + self.extra_length
+        limit = sources.shape[1] + self.extra_length
+        # Each sentence may generate its own length + extra_length tokens,
+        # whatever the batch it is in.
+        lengths = (sources != 0).sum(1) + self.extra_length
         if self.max_target_length:
-            length = min(length, self.max_target_length)
-        return np.array(self._decode(self.model, sources, max_length=length))
+            limit = min(limit, self.max_target_length)
+            lengths = np.minimum(lengths, self.max_target_length)
+        return np.array(
+            self._decode(
+                self.model,
+                sources,
+                max_length=limit,
+                lengths=lengths.astype("int32"),
+            )
+        )
 
     def translate(self, texts, batch_size=64):
         """Translations of ``texts`` (a list of str), in order."""

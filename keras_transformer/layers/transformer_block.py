@@ -110,6 +110,41 @@ class TransformerBlock(keras.layers.Layer):
             self.dropout, dtype=self.dtype_policy, name=name
         )
 
+    def _build_self_attention(self, inputs_shape):
+        """Creates ``self_attention`` with its norm and residual dropout."""
+        self.self_attention = self._make_attention(
+            "self_attention", inputs_shape, inputs_shape
+        )
+        self.self_attention_norm = self._make_norm(
+            "self_attention_norm", inputs_shape
+        )
+        self.self_attention_dropout = self._make_dropout(
+            "self_attention_dropout"
+        )
+
+    def _build_feed_forward(self, inputs_shape):
+        """Creates ``feed_forward`` with its norm and residual dropout."""
+        self.feed_forward = self._make_feed_forward(inputs_shape)
+        self.feed_forward_norm = self._make_norm(
+            "feed_forward_norm", inputs_shape
+        )
+        self.feed_forward_dropout = self._make_dropout("feed_forward_dropout")
+
+    def _layer_config(self):
+        """The block arguments, to build one layer of a stack."""
+        config = TransformerBlock.get_config(self)
+        for key in ("name", "trainable", "dtype"):
+            config.pop(key, None)
+        return config
+
+    def _build_final_norm(self, inputs_shape):
+        """The LayerNorm after a pre-LN stack (None for post-LN)."""
+        self.final_norm = (
+            self._make_norm("final_norm", inputs_shape)
+            if self.norm_first
+            else None
+        )
+
     def _residual(self, inputs, norm, dropout, sublayer, training):
         """Applies one residual sublayer; ``sublayer`` returns (y, extras)."""
         x = norm(inputs) if self.norm_first else inputs

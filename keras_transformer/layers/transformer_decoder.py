@@ -58,9 +58,7 @@ class TransformerDecoder(TransformerBlock):
         inputs_shape = check.sequence_shape(
             "inputs", inputs_shape, f"TransformerDecoder '{self.name}'"
         )
-        block_config = TransformerBlock.get_config(self)
-        for key in ("name", "trainable", "dtype"):
-            block_config.pop(key, None)
+        block_config = self._layer_config()
         self.decoder_layers = []
         for index in range(self.num_layers):
             layer = TransformerDecoderLayer(
@@ -68,11 +66,7 @@ class TransformerDecoder(TransformerBlock):
             )
             layer.build(inputs_shape, encoder_outputs_shape)
             self.decoder_layers.append(layer)
-        self.final_norm = (
-            self._make_norm("final_norm", inputs_shape)
-            if self.norm_first
-            else None
-        )
+        self._build_final_norm(inputs_shape)
         self.built = True
 
     @property

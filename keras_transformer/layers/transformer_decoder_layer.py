@@ -60,15 +60,7 @@ class TransformerDecoderLayer(TransformerBlock):
     def build(self, inputs_shape, encoder_outputs_shape=None):
         where = f"TransformerDecoderLayer '{self.name}'"
         inputs_shape = check.sequence_shape("inputs", inputs_shape, where)
-        self.self_attention = self._make_attention(
-            "self_attention", inputs_shape, inputs_shape
-        )
-        self.self_attention_norm = self._make_norm(
-            "self_attention_norm", inputs_shape
-        )
-        self.self_attention_dropout = self._make_dropout(
-            "self_attention_dropout"
-        )
+        self._build_self_attention(inputs_shape)
         self.cross_attention = None
         self.cross_attention_norm = None
         if encoder_outputs_shape is not None:
@@ -84,11 +76,7 @@ class TransformerDecoderLayer(TransformerBlock):
             self.cross_attention_dropout = self._make_dropout(
                 "cross_attention_dropout"
             )
-        self.feed_forward = self._make_feed_forward(inputs_shape)
-        self.feed_forward_norm = self._make_norm(
-            "feed_forward_norm", inputs_shape
-        )
-        self.feed_forward_dropout = self._make_dropout("feed_forward_dropout")
+        self._build_feed_forward(inputs_shape)
         self.built = True
 
     @property

@@ -46,9 +46,7 @@ class TransformerEncoder(TransformerBlock):
         inputs_shape = check.sequence_shape(
             "inputs", inputs_shape, f"TransformerEncoder '{self.name}'"
         )
-        block_config = TransformerBlock.get_config(self)
-        for key in ("name", "trainable", "dtype"):
-            block_config.pop(key, None)
+        block_config = self._layer_config()
         self.encoder_layers = []
         for index in range(self.num_layers):
             layer = TransformerEncoderLayer(
@@ -56,11 +54,7 @@ class TransformerEncoder(TransformerBlock):
             )
             layer.build(inputs_shape)
             self.encoder_layers.append(layer)
-        self.final_norm = (
-            self._make_norm("final_norm", inputs_shape)
-            if self.norm_first
-            else None
-        )
+        self._build_final_norm(inputs_shape)
         self.built = True
 
     def call(

@@ -53,18 +53,26 @@ def test_compiled_decoding_gives_the_same_tokens():
 
 
 def test_finished_sequences_are_padded_after_eos():
-    model = _model()
-    # Make EOS (3) the argmax everywhere after the first step by biasing
-    # the tied embedding row of EOS.
-    parts_embedding = model.get_layer("embedding")
-    table = np.array(parts_embedding.embeddings)
-    table[3] = table.mean(0) * 0 + 5.0
-    parts_embedding.embeddings.assign(table)
+    model = _model(tie_embeddings=False, target_vocab_size=30)
+    projection = model.get_layer("output_projection")
+    kernel, bias = projection.get_weights()
+    bias[3] = 100.0  # EOS wins every step
+    projection.set_weights([kernel, bias])
     out = np.array(greedy_decode(model, SOURCES, max_length=6))
-    for row in out:
-        eos = np.where(row == 3)[0]
-        assert len(eos) >= 1
-        assert np.all(row[eos[0] + 1 :] == 0)
+    np.testing.assert_array_equal(out[:, 0], 3)
+    np.testing.assert_array_equal(out[:, 1:], 0)
+
+
+def test_per_sequence_length_limits():
+    model = _model()
+    full = np.array(greedy_decode(model, SOURCES, max_length=8))
+    limited = np.array(
+        greedy_decode(model, SOURCES, max_length=8, lengths=[8, 3, 5])
+    )
+    np.testing.assert_array_equal(limited[0], full[0])
+    np.testing.assert_array_equal(limited[1, :3], full[1, :3])
+    np.testing.assert_array_equal(limited[1, 3:], 0)
+    np.testing.assert_array_equal(limited[2, 5:], 0)
 
 
 def test_translator_batches_and_truncates():
