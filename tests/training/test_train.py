@@ -243,3 +243,34 @@ def test_classification_and_language_model_train(tmp_path):
     )
     metrics = train_and_evaluate(experiment, str(tmp_path / "lm"), verbose=0)
     assert metrics["perplexity"] < 2.0  # the text is fully predictable
+
+
+def test_optimizer_options_reach_the_optimizer():
+    from keras_transformer.training.schedule import TransformerSchedule
+    from keras_transformer.training.train import make_optimizer
+
+    experiment = _experiment(
+        training={"clipnorm": 0.5, "gradient_accumulation_steps": 4}
+    )
+    optimizer = make_optimizer(experiment, d_model=32)
+    assert isinstance(optimizer, keras.optimizers.Adam)
+    assert optimizer.global_clipnorm == 0.5
+    assert optimizer.gradient_accumulation_steps == 4
+    assert (optimizer.beta_1, optimizer.beta_2, optimizer.epsilon) == (
+        0.9,
+        0.98,
+        1e-9,
+    )
+    assert isinstance(optimizer._learning_rate, TransformerSchedule)
+    adamw = make_optimizer(
+        _experiment(
+            training={
+                "optimizer": "adamw",
+                "weight_decay": 0.01,
+                "schedule": "constant",
+            }
+        ),
+        d_model=32,
+    )
+    assert isinstance(adamw, keras.optimizers.AdamW)
+    assert adamw.weight_decay == 0.01
