@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from keras_transformer.training import multi_worker_fix
+from tests.training import test_distribute
 
 
 def test_patched_keras_functions_are_unchanged():
@@ -43,25 +44,15 @@ WORKER = textwrap.dedent(
     """
 )
 
-EXPERIMENT = {
-    "data": {
-        "task": "copy",
-        "train_size": 1000,
-        "validation_size": 20,
-        "test_size": 20,
-    },
-    "tokenizer": {"vocab_size": 50},
-    "model": {"num_layers": 1, "d_model": 32, "num_heads": 2, "ff_dim": 64},
-    "training": {
-        "steps": 12,
-        "steps_per_epoch": 6,
-        "batch_tokens": 512,
-        "max_length": 32,
-        "warmup_steps": 10,
-        "strategy": "multi_worker",
-    },
-    "evaluation": {"max_examples": 20},
-}
+EXPERIMENT = dict(
+    test_distribute.EXPERIMENT,
+    training=dict(
+        test_distribute.EXPERIMENT["training"],
+        steps=12,
+        steps_per_epoch=6,
+        strategy="multi_worker",
+    ),
+)
 
 
 def _free_ports(count):
