@@ -109,14 +109,42 @@ class TrainingConfig:
 
 @dataclasses.dataclass
 class EvaluationConfig:
-    """What is measured after training."""
+    """What is measured after training, and how translations are decoded.
+
+    ``decode`` is the search (beam by default, as in the paper); the other
+    decoding keys are those of ``inference.DecodingConfig``.
+    """
 
     split: Literal["validation", "test"] = "test"
     max_examples: Optional[int] = 1000
-    decode: Literal["greedy"] = "greedy"
+    decode: Literal["greedy", "beam", "sampling"] = "beam"
+    beam_size: int = 4
+    length_penalty: float = 0.6
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    seed: Optional[int] = None
     extra_decode_length: int = 50
     batch_size: int = 64
     show_examples: int = 5
+
+    def decoding(self, **overrides):
+        """The ``DecodingConfig`` of these settings (keys may be replaced)."""
+        from keras_transformer.inference.decoding_config import (
+            DecodingConfig,
+        )
+
+        values = dict(
+            strategy=self.decode,
+            beam_size=self.beam_size,
+            length_penalty=self.length_penalty,
+            temperature=self.temperature,
+            top_k=self.top_k,
+            top_p=self.top_p,
+            seed=self.seed,
+        )
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return DecodingConfig(**values)
 
 
 @dataclasses.dataclass

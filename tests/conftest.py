@@ -6,6 +6,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
@@ -20,3 +21,106 @@ def _reset_keras_state():
     keras.utils.set_random_seed(1234)
     yield
     keras.config.set_dtype_policy("float32")
+
+
+# Small finished runs of every task, trained once per test session (per
+# xdist worker) by the tests that need them.
+
+MODEL = {"num_layers": 1, "d_model": 32, "num_heads": 2, "ff_dim": 64}
+
+
+def _train(workdir, values):
+    from keras_transformer.experiment import experiment_from_dict
+    from keras_transformer.training.train import train_and_evaluate
+
+    train_and_evaluate(experiment_from_dict(values), str(workdir), verbose=0)
+    return str(workdir)
+
+
+@pytest.fixture(scope="session")
+def translation_run(tmp_path_factory):
+    return _train(
+        tmp_path_factory.mktemp("translation") / "run",
+        {
+            "task": "translation",
+            "data": {
+                "source": "builtin",
+                "task": "reverse",
+                "train_size": 2000,
+                "validation_size": 20,
+                "test_size": 20,
+            },
+            "tokenizer": {"vocab_size": 60},
+            "model": MODEL,
+            "training": {
+                "steps": 60,
+                "steps_per_epoch": 60,
+                "batch_tokens": 1024,
+                "max_length": 24,
+                "warmup_steps": 30,
+            },
+            "evaluation": {"max_examples": 20},
+        },
+    )
+
+
+@pytest.fixture(scope="session")
+def classification_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("classification")
+    rng = np.random.default_rng(0)
+    lines = []
+    for _ in range(200):
+        positive = rng.random() < 0.5
+        filler = " ".join(rng.choice(["the", "a", "film", "was"], 4))
+        word = "good" if positive else "bad"
+        lines.append(f"{'pos' if positive else 'neg'}\t{word} {filler}")
+    (root / "labelled.tsv").write_text("\n".join(lines) + "\n")
+    return _train(
+        root / "run",
+        {
+            "task": "classification",
+            "data": {
+                "source": "files",
+                "format": "labelled",
+                "path": str(root / "labelled.tsv"),
+            },
+            "tokenizer": {"vocab_size": 20},
+            "model": MODEL,
+            "training": {
+                "steps": 40,
+                "steps_per_epoch": 40,
+                "batch_tokens": 512,
+                "max_length": 16,
+                "schedule": "constant",
+                "learning_rate": 0.003,
+            },
+        },
+    )
+
+
+@pytest.fixture(scope="session")
+def language_model_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("language_model")
+    (root / "text.txt").write_text("abcdefgh\n" * 300)
+    return _train(
+        root / "run",
+        {
+            "task": "language_modeling",
+            "data": {
+                "source": "files",
+                "format": "text",
+                "path": str(root / "text.txt"),
+            },
+            "tokenizer": {"type": "byte"},
+            "model": MODEL,
+            "training": {
+                "steps": 60,
+                "steps_per_epoch": 60,
+                "batch_size": 16,
+                "max_length": 32,
+                "schedule": "constant",
+                "learning_rate": 0.003,
+            },
+            "evaluation": {"decode": "greedy"},
+        },
+    )

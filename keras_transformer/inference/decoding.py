@@ -3,167 +3,327 @@
 The encoder runs once; the decoder then runs on one new token per step,
 reading the self-attention keys/values of earlier steps and the
 cross-attention keys/values of the encoder output from a fixed-size cache.
-Shapes stay static, so the loop compiles under XLA
-(``tf.function(jit_compile=True)`` or ``jax.jit``).
+Shapes stay static, so the loops compile under XLA
+(``tf.function(jit_compile=True)`` or ``jax.jit``) and stop as soon as every
+sequence has finished.
+
+Every search writes into one token buffer of shape (B, P + L): the prompt
+(``[BOS]`` for a translation model, the prompt tokens for a language model)
+followed by up to L generated tokens. Prompt positions are copied, not
+chosen, so prompts of different lengths decode in one batch. Searches return
+``(tokens, scores)``: (B, L) int32 generated ids (EOS included, then padding)
+and (B,) float32 scores, the sum of the generated tokens' log-probabilities
+divided by the length penalty of Wu et al. (2016),
+``((5 + n) / 6) ** alpha`` for n generated tokens.
 """
 
 import keras
 from keras import ops
 
-from keras_transformer.models.transformer import transformer_parts
+from keras_transformer.inference.steppers import stepper_for
 
 
-class Seq2SeqStepper:
-    """Encoder output, cache and one-token decoder steps of a Transformer.
-
-    Args:
-        model: a model from ``build_transformer`` (or loaded from
-            ``.keras``).
-        pad_id: the padding id (0).
+def length_penalty(num_tokens, alpha):
+    """``((5 + n) / 6) ** alpha`` (Wu et al. 2016, eq. 14), float32.
 
     Example:
 
-    >>> stepper = Seq2SeqStepper(model)
-    >>> state = stepper.start(source_tokens, max_length=20)
-    >>> logits, state = stepper.step(tokens, state, index)
+    >>> float(length_penalty(1, 0.6))
+    1.0
     """
+    num_tokens = ops.cast(num_tokens, "float32")
+    return ops.power((5.0 + num_tokens) / 6.0, alpha)
 
-    def __init__(self, model, pad_id=0):
-        self.model = model
-        self.parts = transformer_parts(model)
-        self.pad_id = pad_id
 
-    def start(self, source_tokens, max_length):
-        """Encodes the source and makes an empty cache of ``max_length``."""
-        source_tokens = ops.convert_to_tensor(source_tokens, "int32")
-        source_mask = ops.not_equal(source_tokens, self.pad_id)
-        memory = self.parts.encoder(
-            self.parts.source_embedding(source_tokens),
-            padding_mask=source_mask,
+def as_stepper(model_or_stepper, pad_id=0):
+    """A stepper for a model, or the stepper itself."""
+    if hasattr(model_or_stepper, "step"):
+        return model_or_stepper
+    return stepper_for(model_or_stepper, pad_id=pad_id)
+
+
+def suppress_special(logits, bos_id, pad_id):
+    """Logits with padding and the start token made impossible (-inf).
+
+    Neither is ever a valid next token (both are removed from the training
+    labels), so no search may choose them.
+    """
+    ids = ops.arange(logits.shape[-1], dtype="int32")
+    banned = ops.logical_or(ids == pad_id, ids == bos_id)
+    return ops.where(banned[None, :], float("-inf"), logits)
+
+
+def check_max_length(max_length):
+    if not isinstance(max_length, int) or max_length < 1:
+        raise ValueError(
+            f"`max_length` must be a positive int (tokens to generate). "
+            f"Received: max_length={max_length!r}"
         )
-        batch_size = ops.shape(source_tokens)[0]
-        cache = self.parts.decoder.init_cache(batch_size, max_length, memory)
-        return {"cache": cache, "source_mask": source_mask}
 
-    def logits(self, states):
-        """Vocabulary logits (float32) of decoder states."""
-        if self.parts.output_projection is None:
-            logits = self.parts.target_embedding(states, reverse=True)
-        else:
-            logits = self.parts.output_projection(states)
-        return ops.cast(logits, "float32")
 
-    def step(self, tokens, state, index):
-        """Runs the decoder on ``tokens`` (B, 1) at position ``index``.
+def start(stepper, inputs, max_length, bos_id, pad_id):
+    """Prompt buffer, prompt mask, prompt lengths and initial state.
 
-        Returns:
-            ``(logits, state)``: (B, V) float32 logits of the next token
-            and the state with the updated cache.
-        """
-        embedded = self.parts.target_embedding(tokens, start_index=index)
-        states, cache = self.parts.decoder(
-            embedded,
-            encoder_padding_mask=state["source_mask"],
-            cache=state["cache"],
-            cache_update_index=index,
+    Returns:
+        ``(buffer, fixed, prompt_lengths, state)``: buffer (B, P + L) int32
+        with the prompt and padding; fixed (B, P + L) bool, True at prompt
+        positions; prompt_lengths (B,) int32 (at least 1); the stepper
+        state for P + L positions.
+    """
+    inputs = ops.convert_to_tensor(inputs, "int32")
+    batch_size = ops.shape(inputs)[0]
+    prompt = stepper.prompt(inputs, bos_id)
+    prompt_lengths = ops.sum(
+        ops.cast(ops.not_equal(prompt, pad_id), "int32"), 1
+    )
+    prompt_lengths = ops.maximum(prompt_lengths, 1)
+    padding = ops.full((batch_size, max_length), pad_id, dtype="int32")
+    buffer = ops.concatenate([prompt, padding], axis=1)
+    total = ops.shape(buffer)[1]
+    positions = ops.arange(total, dtype="int32")
+    fixed = ops.expand_dims(positions, 0) < ops.expand_dims(prompt_lengths, 1)
+    state = stepper.start(inputs, batch_size, total)
+    return buffer, fixed, prompt_lengths, state
+
+
+def end_positions(prompt_lengths, max_length, lengths):
+    """(B,) exclusive end of each row's generated positions in the buffer."""
+    if lengths is None:
+        return prompt_lengths + max_length
+    lengths = ops.convert_to_tensor(lengths, "int32")
+    return prompt_lengths + ops.clip(lengths, 1, max_length)
+
+
+def continuations(buffer, prompt_lengths, max_length):
+    """(B, L) generated part of each row of the (B, P + L) buffer."""
+    offsets = ops.arange(max_length, dtype="int32")
+    indices = ops.expand_dims(prompt_lengths, 1) + ops.expand_dims(offsets, 0)
+    return ops.take_along_axis(buffer, indices, axis=1)
+
+
+def column(tensor, index):
+    """``tensor[:, index]`` for a tensor ``index`` (static shapes)."""
+    return ops.squeeze(
+        ops.slice(tensor, (0, index), (ops.shape(tensor)[0], 1)), 1
+    )
+
+
+def token_loop(
+    stepper,
+    state,
+    buffer,
+    fixed,
+    prompt_lengths,
+    ends,
+    choose,
+    bos_id,
+    eos_id,
+    pad_id,
+    alpha,
+):
+    """The loop shared by greedy search and sampling.
+
+    Args:
+        choose: ``choose(logits, index)`` -> (B,) int32 next tokens from
+            (B, V) float32 logits.
+
+    Returns:
+        ``(buffer, scores)``.
+    """
+    batch_size = ops.shape(buffer)[0]
+    total = ops.shape(buffer)[1]
+    finished = ops.zeros((batch_size,), dtype="bool")
+    log_probs = ops.zeros((batch_size,), dtype="float32")
+    counts = ops.zeros((batch_size,), dtype="int32")
+
+    def cond(index, buffer, state, finished, log_probs, counts):
+        running = ops.logical_and(ops.logical_not(finished), index + 1 < ends)
+        return ops.logical_and(index < total - 1, ops.any(running))
+
+    def body(index, buffer, state, finished, log_probs, counts):
+        current = ops.slice(buffer, (0, index), (batch_size, 1))
+        logits, state = stepper.step(current, state, index)
+        logits = suppress_special(logits, bos_id, pad_id)
+        chosen = ops.cast(choose(logits, index), "int32")
+        target = index + 1
+        forced = column(fixed, target)
+        generating = ops.logical_and(
+            ops.logical_and(ops.logical_not(finished), target < ends),
+            ops.logical_not(forced),
         )
-        logits = self.logits(states)[:, -1]
-        return logits, dict(state, cache=cache)
+        token = ops.where(
+            forced,
+            column(buffer, target),
+            ops.where(generating, chosen, pad_id),
+        )
+        token_log_prob = ops.take_along_axis(
+            ops.log_softmax(logits, axis=-1),
+            ops.expand_dims(chosen, 1),
+            axis=1,
+        )[:, 0]
+        log_probs = log_probs + ops.where(generating, token_log_prob, 0.0)
+        counts = counts + ops.cast(generating, "int32")
+        buffer = ops.slice_update(
+            buffer, (0, target), ops.expand_dims(token, 1)
+        )
+        finished = ops.logical_or(
+            finished, ops.logical_and(generating, chosen == eos_id)
+        )
+        return index + 1, buffer, state, finished, log_probs, counts
+
+    index = ops.convert_to_tensor(0, "int32")
+    _, buffer, _, _, log_probs, counts = ops.while_loop(
+        cond, body, (index, buffer, state, finished, log_probs, counts)
+    )
+    return buffer, log_probs / length_penalty(counts, alpha)
 
 
 def greedy_decode(
     model,
-    source_tokens,
+    inputs,
     max_length,
+    lengths=None,
+    length_penalty=0.0,
     bos_id=2,
     eos_id=3,
     pad_id=0,
-    lengths=None,
 ):
-    """Greedy decoding with the key/value cache.
+    """Greedy search with the key/value cache.
 
     Args:
-        model: a model from ``build_transformer``.
-        source_tokens: (B, S) int source ids (0 = padding).
+        model: a model from ``build_transformer`` or ``build_language_model``
+            (or a stepper, see ``keras_transformer.inference.steppers``).
+        inputs: (B, S) int source ids (0 = padding) for a translation
+            model; (B, P) right-padded prompt ids for a language model
+            (every prompt at least one token).
         max_length: L, the number of tokens to generate at most.
-        bos_id: the start token.
+        lengths: optional (B,) per-row limits (<= L), so that a sentence
+            decodes the same alone or in any batch.
+        length_penalty: alpha of the score's length normalisation (the
+            tokens chosen do not depend on it).
+        bos_id: the start token of a translation model's target.
         eos_id: the end token; a finished sequence is padded after it.
         pad_id: the padding id.
-        lengths: optional (B,) per-sequence limits (<= L), so that a
-            sentence decodes the same alone or in any batch.
 
     Returns:
-        (B, L) int32 generated ids (without BOS; EOS included, then
-        padding).
+        ``(tokens, scores)``: (B, L) int32 generated ids (EOS included,
+        then padding) and (B,) float32 length-normalised log-probabilities.
 
     Example:
 
-    >>> ids = greedy_decode(model, np.array([[45, 12, 3]]), max_length=20)
+    >>> tokens, scores = greedy_decode(model, np.array([[45, 12, 3]]), 20)
     """
-    stepper = Seq2SeqStepper(model, pad_id=pad_id)
-    state = stepper.start(source_tokens, max_length)
-    batch_size = ops.shape(state["source_mask"])[0]
-    tokens = ops.full((batch_size, max_length + 1), pad_id, dtype="int32")
-    tokens = ops.slice_update(
-        tokens, (0, 0), ops.full((batch_size, 1), bos_id, dtype="int32")
+    check_max_length(max_length)
+    stepper = as_stepper(model, pad_id)
+    buffer, fixed, prompt_lengths, state = start(
+        stepper, inputs, max_length, bos_id, pad_id
     )
-    finished = ops.zeros((batch_size,), dtype="bool")
-    if lengths is not None:
-        lengths = ops.convert_to_tensor(lengths, "int32")
 
-    def body(index, loop_state):
-        tokens, state, finished = loop_state
-        if lengths is not None:
-            finished = ops.logical_or(finished, index >= lengths)
-        current = ops.slice(tokens, (0, index), (batch_size, 1))
-        logits, state = stepper.step(current, state, index)
-        chosen = ops.cast(ops.argmax(logits, axis=-1), "int32")
-        chosen = ops.where(finished, pad_id, chosen)
-        tokens = ops.slice_update(
-            tokens, (0, index + 1), ops.expand_dims(chosen, 1)
-        )
-        return tokens, state, ops.logical_or(finished, chosen == eos_id)
+    def choose(logits, index):
+        return ops.argmax(logits, axis=-1)
 
-    tokens, _, _ = ops.fori_loop(0, max_length, body, (tokens, state, finished))
-    return tokens[:, 1:]
+    buffer, scores = token_loop(
+        stepper,
+        state,
+        buffer,
+        fixed,
+        prompt_lengths,
+        end_positions(prompt_lengths, max_length, lengths),
+        choose,
+        bos_id,
+        eos_id,
+        pad_id,
+        length_penalty,
+    )
+    return continuations(buffer, prompt_lengths, max_length), scores
 
 
 def greedy_decode_uncached(
-    model, source_tokens, max_length, bos_id=2, eos_id=3, pad_id=0
+    model, source_tokens, max_length, bos_id=2, eos_id=3, pad_id=0, forward=None
 ):
     """Greedy decoding that re-runs the whole model on the prefix each step.
 
-    The slow reference (what the TensorFlow tutorial does); gives exactly the
-    tokens of ``greedy_decode``.
+    The slow reference (what the TensorFlow tutorial does: encoder and
+    decoder over the growing prefix at every step); gives exactly the tokens
+    of ``greedy_decode`` for a translation model.
+
+    Args:
+        forward: optional compiled ``forward(source, target) -> logits``;
+            defaults to calling ``model``.
+
+    Returns:
+        (B, L) int32 generated ids.
     """
+    if forward is None:
+
+        def forward(source, target):
+            return model({"source_tokens": source, "target_tokens": target})
+
     source_tokens = ops.convert_to_tensor(source_tokens, "int32")
     batch_size = ops.shape(source_tokens)[0]
     tokens = ops.full((batch_size, 1), bos_id, dtype="int32")
     finished = ops.zeros((batch_size,), dtype="bool")
     for _ in range(max_length):
-        logits = model(
-            {"source_tokens": source_tokens, "target_tokens": tokens}
-        )
-        chosen = ops.cast(ops.argmax(logits[:, -1], axis=-1), "int32")
+        logits = forward(source_tokens, tokens)[:, -1]
+        logits = suppress_special(logits, bos_id, pad_id)
+        chosen = ops.cast(ops.argmax(logits, axis=-1), "int32")
         chosen = ops.where(finished, pad_id, chosen)
         tokens = ops.concatenate([tokens, ops.expand_dims(chosen, 1)], 1)
         finished = ops.logical_or(finished, chosen == eos_id)
     return tokens[:, 1:]
 
 
+STATIC_ARGUMENTS = (
+    "max_length",
+    "length_penalty",
+    "beam_size",
+    "temperature",
+    "top_k",
+    "top_p",
+    "seed",
+    "bos_id",
+    "eos_id",
+    "pad_id",
+)
+
+
+_COMPILED = {}
+
+
 def compile_decoder(fn, jit_compile=False):
     """Wraps a decoding function for the active backend's graph compiler.
 
     TensorFlow: ``tf.function`` (``jit_compile`` for XLA); JAX: ``jax.jit``
-    with the model and length arguments static; other backends: unchanged.
+    with the model and the hyperparameters static; other backends:
+    unchanged. The wrapper is made once per function, setting and backend,
+    so every ``Translator`` shares its traces.
+
+    Example:
+
+    >>> decode = compile_decoder(beam_search, jit_compile=True)
+    >>> tokens, scores = decode(model, source, max_length=40, beam_size=4)
     """
     backend = keras.backend.backend()
+    key = (fn, bool(jit_compile), backend)
+    if key not in _COMPILED:
+        _COMPILED[key] = _compile(fn, jit_compile, backend)
+    return _COMPILED[key]
+
+
+def _compile(fn, jit_compile, backend):
     if backend == "tensorflow":
         import tensorflow as tf
 
         return tf.function(fn, jit_compile=jit_compile, reduce_retracing=True)
     if backend == "jax":
+        import inspect
+
         import jax
 
-        return jax.jit(fn, static_argnums=(0,), static_argnames=("max_length",))
+        names = [
+            name
+            for name in STATIC_ARGUMENTS
+            if name in inspect.signature(fn).parameters
+        ]
+        return jax.jit(fn, static_argnums=(0,), static_argnames=names)
     return fn

@@ -2,18 +2,24 @@
 
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from keras_transformer.data.pipeline import bucket_lengths
-from keras_transformer.inference.decoding import compile_decoder, greedy_decode
+from keras_transformer.inference.decoding import compile_decoder
+from keras_transformer.inference.decoding_config import DecodingConfig
+from keras_transformer.inference.steppers import Seq2SeqStepper
 
 
 class Translator:
     """Translates strings with a trained encoder-decoder model.
 
-    Sources are tokenized, truncated to ``max_source_length``, batched, and
-    padded to a bucket length (so the compiled decoder is traced once per
-    bucket, not once per batch); the decoder generates at most source
-    length + ``extra_length`` tokens (the paper's input length + 50).
+    Sources are tokenized, truncated to ``max_source_length`` tokens (the
+    first ``max_source_length - 1`` and EOS), batched and padded to a bucket
+    length (so the compiled decoder is traced once per bucket, not once per
+    batch). Each sentence may generate its own length + ``extra_length``
+    tokens (the paper's input length + 50) whatever batch it is in, so a
+    sentence translates the same alone or batched. An empty or
+    whitespace-only source translates to ``""`` with score 0.
 
     Args:
         model: a model from ``build_transformer``.
@@ -23,6 +29,7 @@ class Translator:
         max_target_length: cap on generated tokens (learned positions stop
             at the model's ``max_length``).
         extra_length: tokens allowed beyond the source length.
+        decoding: a ``DecodingConfig`` (default: beam 4, alpha 0.6).
         jit_compile: compile the decoding loop with XLA.
 
     Example:
@@ -40,6 +47,7 @@ class Translator:
         max_source_length,
         max_target_length=None,
         extra_length=50,
+        decoding=None,
         jit_compile=False,
     ):
         self.model = model
@@ -48,7 +56,9 @@ class Translator:
         self.max_source_length = max_source_length
         self.max_target_length = max_target_length
         self.extra_length = extra_length
-        self._decode = compile_decoder(greedy_decode, jit_compile=jit_compile)
+        self.decoding = decoding or DecodingConfig()
+        function, self._kwargs = self.decoding.search()
+        self._decode = compile_decoder(function, jit_compile=jit_compile)
 
     def _bucket(self, length):
         for bucket in bucket_lengths(self.max_source_length):
@@ -72,31 +82,78 @@ class Translator:
         width = self._bucket(max(ids.shape[1], 1))
         return np.pad(ids, ((0, 0), (0, width - ids.shape[1])))
 
-    def translate_ids(self, texts):
-        """Generated target ids (B, L) for a list of source strings."""
-        sources = self.encode_sources(texts)
+    def decode_limits(self, sources):
+        """The batch's L and each sentence's own limit, for ``sources``."""
         limit = sources.shape[1] + self.extra_length
-        # Each sentence may generate its own length + extra_length tokens,
-        # whatever the batch it is in.
         lengths = (sources != 0).sum(1) + self.extra_length
         if self.max_target_length:
             limit = min(limit, self.max_target_length)
             lengths = np.minimum(lengths, self.max_target_length)
-        return np.array(
-            self._decode(
-                self.model,
-                sources,
-                max_length=limit,
-                lengths=lengths.astype("int32"),
-            )
+        return limit, lengths.astype("int32")
+
+    def translate_ids(self, texts):
+        """``(ids, scores)``: (B, L) target ids and (B,) scores."""
+        sources = self.encode_sources(texts)
+        limit, lengths = self.decode_limits(sources)
+        ids, scores = self._decode(
+            self.model,
+            sources,
+            max_length=limit,
+            lengths=lengths,
+            **self._kwargs,
         )
+        ids, scores = np.array(ids), np.array(scores)
+        blank = (sources != 0).sum(1) <= 1  # only EOS: nothing to translate
+        ids[blank] = 0
+        scores[blank] = 0.0
+        return ids, scores
+
+    def translate_with_scores(self, texts, batch_size=64):
+        """``(translations, scores)`` of ``texts``, in order."""
+        outputs, all_scores = [], []
+        for begin in range(0, len(texts), batch_size):
+            batch = list(texts[begin : begin + batch_size])
+            ids, scores = self.translate_ids(batch)
+            decoded = self.target_tokenizer.detokenize(ids).numpy()
+            outputs.extend(text.decode("utf-8") for text in decoded)
+            all_scores.extend(float(score) for score in scores)
+        return outputs, all_scores
 
     def translate(self, texts, batch_size=64):
         """Translations of ``texts`` (a list of str), in order."""
-        outputs = []
-        for start in range(0, len(texts), batch_size):
-            batch = list(texts[start : start + batch_size])
-            ids = self.translate_ids(batch)
-            decoded = self.target_tokenizer.detokenize(ids).numpy()
-            outputs.extend(text.decode("utf-8") for text in decoded)
-        return outputs
+        return self.translate_with_scores(texts, batch_size)[0]
+
+    def cross_attention(self, text, layer=-1):
+        """Where each output piece looked in the source, for one sentence.
+
+        Args:
+            text: the source sentence.
+            layer: the decoder layer (default: the last).
+
+        Returns:
+            ``(source_pieces, output_pieces, weights)``: the S source pieces
+            (EOS included), the T output pieces (EOS included) and a (T, S)
+            float array: row t holds the cross-attention weights, averaged
+            over heads, of the step that produced output piece t.
+        """
+        sources = self.encode_sources([text])
+        ids, _ = self.translate_ids([text])
+        source_length = int((sources[0] != 0).sum())
+        output = [int(t) for t in ids[0] if t]
+        inputs = np.array([[self.target_tokenizer.bos_id] + output], "int32")
+        stepper = Seq2SeqStepper(self.model)
+        memory = stepper.encode(sources[:, :source_length])
+        parts = stepper.parts
+        _, scores = parts.decoder(
+            parts.target_embedding(inputs[:, :-1]),
+            memory,
+            return_attention_scores=True,
+        )
+        weights = ops.convert_to_numpy(scores[layer]["cross_attention"])
+        pieces = self.source_tokenizer.id_to_piece(sources[0, :source_length])
+        output_pieces = self.target_tokenizer.id_to_piece(output)
+        return (
+            [p.decode("utf-8") for p in pieces.numpy()],
+            [p.decode("utf-8") for p in output_pieces.numpy()],
+            weights[0].mean(axis=0),
+        )

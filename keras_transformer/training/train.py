@@ -8,6 +8,7 @@ A run lives in a work directory::
       labels.json        class names (classification)
       backup/            the last checkpoint (weights, optimizer, epoch)
       logs/              TensorBoard logs
+      history.csv        loss and metrics per epoch (appended on resume)
       model.keras        the final model
       metrics.json       evaluation of the final model
 
@@ -54,6 +55,7 @@ CONFIG_FILE = "config.yaml"
 MODEL_FILE = "model.keras"
 METRICS_FILE = "metrics.json"
 LABELS_FILE = "labels.json"
+HISTORY_FILE = "history.csv"
 BACKUP_DIR = "backup"
 
 
@@ -378,6 +380,7 @@ def train_and_evaluate(experiment: Experiment, workdir, verbose=1):
         ),
         StopOnNaN(backup_dir),
         keras.callbacks.TensorBoard(_path(workdir, "logs")),
+        keras.callbacks.CSVLogger(_path(workdir, HISTORY_FILE), append=True),
     ]
     model.fit(
         train_data,
@@ -411,7 +414,9 @@ def _limit_split(split_data, experiment):
     return split_data.take(limit)
 
 
-def evaluate_model(experiment, model, splits, tokenizers, split, verbose=1):
+def evaluate_model(
+    experiment, model, splits, tokenizers, split, verbose=1, decoding=None
+):
     """Loss and accuracy on ``split``, plus BLEU/exact match (translation).
 
     Returns:
@@ -428,13 +433,13 @@ def evaluate_model(experiment, model, splits, tokenizers, split, verbose=1):
     for source, target in data.as_numpy_iterator():
         sources.append(source.decode("utf-8"))
         references.append(target.decode("utf-8"))
-    translator = translator_for(experiment, model, tokenizers)
+    translator = translator_for(experiment, model, tokenizers, decoding)
     started = time.time()
     hypotheses = translator.translate(
         sources, batch_size=experiment.evaluation.batch_size
     )
     metrics.update(translation_metrics(hypotheses, references))
-    metrics["decode"] = experiment.evaluation.decode
+    metrics["decode"] = translator.decoding.describe()
     metrics["decode_seconds"] = round(time.time() - started, 1)
     metrics["examples"] = [
         {"source": s, "reference": r, "translation": h}
@@ -445,8 +450,13 @@ def evaluate_model(experiment, model, splits, tokenizers, split, verbose=1):
     return metrics
 
 
-def translator_for(experiment, model, tokenizers):
-    """A ``Translator`` with the experiment's lengths."""
+def translator_for(experiment, model, tokenizers, decoding=None):
+    """A ``Translator`` with the experiment's lengths and decoding.
+
+    Args:
+        decoding: a ``DecodingConfig``; default: the experiment's
+            ``evaluation`` settings.
+    """
     model_config = experiment.model_config(8)
     max_target = (
         model_config.max_length if model_config.position == "learned" else None
@@ -458,13 +468,31 @@ def translator_for(experiment, model, tokenizers):
         max_source_length=experiment.training.max_length,
         max_target_length=max_target,
         extra_length=experiment.evaluation.extra_decode_length,
+        decoding=decoding or experiment.evaluation.decoding(),
     )
 
 
-def load_run(workdir):
-    """The experiment, model and tokenizers of a finished run."""
+def read_experiment(workdir):
+    """The ``Experiment`` stored in a run directory."""
     import yaml
 
+    config_path = _path(workdir, CONFIG_FILE)
+    if not os.path.exists(config_path):
+        raise FileNotFoundError(
+            f"{config_path} does not exist: {workdir} holds no run. Train "
+            f"first: keras-transformer train CONFIG --workdir {workdir}"
+        )
+    with open(config_path, encoding="utf-8") as handle:
+        return experiment_from_dict(yaml.safe_load(handle))
+
+
+def load_run(workdir, compile=True):
+    """The experiment, model and tokenizers of a finished run.
+
+    Args:
+        compile: restore the optimizer and losses too (False for
+            inference and export: smaller and faster).
+    """
     config_path = _path(workdir, CONFIG_FILE)
     model_path = _path(workdir, MODEL_FILE)
     for path in (config_path, model_path):
@@ -474,9 +502,8 @@ def load_run(workdir):
                 "Train first: keras-transformer train CONFIG --workdir "
                 f"{workdir}"
             )
-    with open(config_path, encoding="utf-8") as handle:
-        experiment = experiment_from_dict(yaml.safe_load(handle))
-    model = keras.saving.load_model(model_path)
+    experiment = read_experiment(workdir)
+    model = keras.saving.load_model(model_path, compile=compile)
     separate = (
         experiment.task == "translation" and not experiment.tokenizer.shared
     )
@@ -487,8 +514,11 @@ def load_run(workdir):
     return experiment, model, (loaded[0], loaded[-1])
 
 
-def evaluate(workdir, split="test", verbose=1):
+def evaluate(workdir, split="test", verbose=1, decoding=None):
     """Recomputes ``metrics.json`` of a finished run on ``split``.
+
+    Args:
+        decoding: a ``DecodingConfig`` (default: the run's settings).
 
     Returns:
         The metrics dict.
@@ -496,7 +526,13 @@ def evaluate(workdir, split="test", verbose=1):
     experiment, model, tokenizers = load_run(workdir)
     splits = datasets.load_splits(experiment.data, experiment.task)
     metrics = evaluate_model(
-        experiment, model, splits, tokenizers, split, verbose=verbose
+        experiment,
+        model,
+        splits,
+        tokenizers,
+        split,
+        verbose=verbose,
+        decoding=decoding,
     )
     previous = {}
     metrics_path = _path(workdir, METRICS_FILE)
@@ -515,5 +551,6 @@ __all__ = [
     "evaluate",
     "evaluate_model",
     "load_run",
+    "read_experiment",
     "train_and_evaluate",
 ]

@@ -1,0 +1,198 @@
+"""One-token decoder steps over a key/value cache, for every decoding loop.
+
+A stepper hides which model it drives. Every search (greedy, beam, sampling)
+only calls:
+
+- ``prompt(inputs, bos_id)`` -> (B, P) int32 tokens the output starts
+  from (right-padded with 0),
+- ``start(inputs, batch_size, max_length)`` -> a state (nested tensors whose
+  leading axis is the batch),
+- ``step(tokens, state, index)`` -> ``(logits, state)``: (B, V) float32
+  logits of the token after position ``index``, from (B, 1) ``tokens`` at
+  ``index``,
+- ``repeat(state, k)`` -> the state with every row repeated ``k`` times
+  (B -> B*k, copies adjacent), for beam search,
+- ``reorder(state, indices)`` -> the rows ``indices`` of the parts of the
+  state that depend on the generated tokens (the self-attention cache).
+
+Caches have a fixed size, so shapes stay static and the loops compile with
+XLA (``tf.function(jit_compile=True)`` or ``jax.jit``).
+"""
+
+from keras import ops
+
+from keras_transformer.models.transformer import transformer_parts
+
+
+def _repeat(tensor, k):
+    return ops.repeat(tensor, k, axis=0)
+
+
+def _reorder_self_attention(cache, indices):
+    new_cache = []
+    for layer_cache in cache:
+        layer_cache = dict(layer_cache)
+        keys, values = layer_cache["self_attention"]
+        layer_cache["self_attention"] = (
+            ops.take(keys, indices, axis=0),
+            ops.take(values, indices, axis=0),
+        )
+        new_cache.append(layer_cache)
+    return new_cache
+
+
+def _repeat_cache(cache, k):
+    return [
+        {name: tuple(_repeat(t, k) for t in kv) for name, kv in entry.items()}
+        for entry in cache
+    ]
+
+
+def _logits(embedding, projection, states):
+    if projection is None:
+        logits = embedding(states, reverse=True)
+    else:
+        logits = projection(states)
+    return ops.cast(logits, "float32")
+
+
+class Seq2SeqStepper:
+    """Encoder output, cache and one-token decoder steps of a Transformer.
+
+    The encoder runs once in ``start``; the cross-attention keys/values of
+    its output are projected once into the cache.
+
+    Args:
+        model: a model from ``build_transformer`` (or loaded from
+            ``.keras``).
+        pad_id: the padding id of the source (0).
+
+    Example:
+
+    >>> stepper = Seq2SeqStepper(model)
+    >>> state = stepper.start(source_tokens, 1, max_length=20)
+    >>> logits, state = stepper.step(tokens, state, index)
+    """
+
+    def __init__(self, model, pad_id=0):
+        self.model = model
+        self.parts = transformer_parts(model)
+        self.pad_id = pad_id
+
+    def start(self, source_tokens, batch_size, max_length):
+        """Encodes (B, S) ``source_tokens``; empty cache of ``max_length``."""
+        del batch_size  # given by the source
+        source_tokens = ops.convert_to_tensor(source_tokens, "int32")
+        source_mask = ops.not_equal(source_tokens, self.pad_id)
+        memory = self.parts.encoder(
+            self.parts.source_embedding(source_tokens),
+            padding_mask=source_mask,
+        )
+        batch_size = ops.shape(source_tokens)[0]
+        cache = self.parts.decoder.init_cache(batch_size, max_length, memory)
+        return {"cache": cache, "source_mask": source_mask}
+
+    def prompt(self, source_tokens, bos_id):
+        """The decoder's prompt: (B, 1) start tokens."""
+        batch_size = ops.shape(source_tokens)[0]
+        return ops.full((batch_size, 1), bos_id, dtype="int32")
+
+    def encode(self, source_tokens):
+        """(B, S, D) encoder output of (B, S) source ids."""
+        source_tokens = ops.convert_to_tensor(source_tokens, "int32")
+        return self.parts.encoder(
+            self.parts.source_embedding(source_tokens),
+            padding_mask=ops.not_equal(source_tokens, self.pad_id),
+        )
+
+    def logits(self, states):
+        """Vocabulary logits (float32) of decoder states."""
+        return _logits(
+            self.parts.target_embedding, self.parts.output_projection, states
+        )
+
+    def step(self, tokens, state, index):
+        """Runs the decoder on ``tokens`` (B, 1) at position ``index``."""
+        embedded = self.parts.target_embedding(tokens, start_index=index)
+        states, cache = self.parts.decoder(
+            embedded,
+            encoder_padding_mask=state["source_mask"],
+            cache=state["cache"],
+            cache_update_index=index,
+        )
+        return self.logits(states)[:, -1], dict(state, cache=cache)
+
+    def repeat(self, state, k):
+        return {
+            "cache": _repeat_cache(state["cache"], k),
+            "source_mask": _repeat(state["source_mask"], k),
+        }
+
+    def reorder(self, state, indices):
+        cache = _reorder_self_attention(state["cache"], indices)
+        return dict(state, cache=cache)
+
+
+class LanguageModelStepper:
+    """Cache and one-token steps of a decoder-only language model.
+
+    Args:
+        model: a model from ``build_language_model``.
+
+    Example:
+
+    >>> stepper = LanguageModelStepper(model)
+    >>> state = stepper.start(None, batch_size=2, max_length=64)
+    """
+
+    def __init__(self, model):
+        self.model = model
+        layers = {layer.name: layer for layer in model.layers}
+        self.embedding = layers["embedding"]
+        self.decoder = layers["decoder"]
+        self.output_projection = layers.get("output_projection")
+
+    def prompt(self, inputs, bos_id):
+        """The prompt ids themselves (B, P)."""
+        del bos_id
+        return ops.convert_to_tensor(inputs, "int32")
+
+    def start(self, inputs, batch_size, max_length):
+        """An empty cache for ``batch_size`` rows of ``max_length`` tokens."""
+        del inputs  # the prompt is fed token by token
+        return {"cache": self.decoder.init_cache(batch_size, max_length)}
+
+    def step(self, tokens, state, index):
+        embedded = self.embedding(tokens, start_index=index)
+        states, cache = self.decoder(
+            embedded, cache=state["cache"], cache_update_index=index
+        )
+        logits = _logits(self.embedding, self.output_projection, states)
+        return logits[:, -1], {"cache": cache}
+
+    def repeat(self, state, k):
+        return {"cache": _repeat_cache(state["cache"], k)}
+
+    def reorder(self, state, indices):
+        return {"cache": _reorder_self_attention(state["cache"], indices)}
+
+
+def stepper_for(model, pad_id=0):
+    """The stepper of ``model``: encoder-decoder or language model.
+
+    Raises:
+        ValueError: when the model is neither (e.g. a classifier).
+    """
+    inputs = model.input
+    names = set(inputs) if isinstance(inputs, dict) else set()
+    if "source_tokens" in names:
+        return Seq2SeqStepper(model, pad_id=pad_id)
+    if "tokens" in names and any(
+        layer.name == "decoder" for layer in model.layers
+    ):
+        return LanguageModelStepper(model)
+    raise ValueError(
+        f"Model '{model.name}' cannot generate text: decoding needs a model "
+        "from build_transformer (inputs 'source_tokens', 'target_tokens') or "
+        "build_language_model (input 'tokens')."
+    )

@@ -1,0 +1,211 @@
+"""SavedModel export: signatures, fresh-process serving, edge cases."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from keras_transformer.export import export_run
+from keras_transformer.inference import greedy_decode
+from keras_transformer.inference.decoding_config import DecodingConfig
+from keras_transformer.training.train import load_run, translator_for
+
+pytestmark = pytest.mark.slow
+
+EDGE_CASES = [
+    "abc def",
+    "",
+    "   ",
+    "çà déjà vu – 東京 🙂",
+    "long " * 80,  # beyond the model's max_length: truncated
+    "x",
+]
+
+# Runs in a fresh interpreter: only tensorflow and tensorflow_text.
+SERVE = """
+import json, sys
+import tensorflow as tf
+import tensorflow_text  # noqa: F401  (registers the SentencePiece ops)
+
+model = tf.saved_model.load(sys.argv[1])
+serve = model.signatures["serving_default"]
+inputs = json.loads(sys.argv[2])
+name = sys.argv[3]
+batch = serve(**{name: tf.constant(inputs)})
+single = [serve(**{name: tf.constant([text])}) for text in inputs]
+def plain(outputs):
+    return {k: v.numpy().tolist() for k, v in outputs.items()}
+print(json.dumps({
+    "batch": {k: [x.decode() if isinstance(x, bytes) else x for x in v]
+              for k, v in plain(batch).items()},
+    "single": [{k: [x.decode() if isinstance(x, bytes) else x for x in v]
+                for k, v in plain(s).items()} for s in single],
+    "foreign": sorted(m for m in sys.modules
+                      if m.split(".")[0] == "keras_transformer"),
+}))
+"""
+
+
+def _serve_in_fresh_process(path, inputs, name="text"):
+    result = subprocess.run(
+        [sys.executable, "-c", SERVE, path, json.dumps(inputs), name],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_translation_export_serves_in_a_fresh_process(
+    translation_run, tmp_path
+):
+    export_dir = str(tmp_path / "exports")
+    info = export_run(translation_run, export_dir)
+    assert info["path"] == os.path.join(export_dir, "1")
+    assert os.path.exists(os.path.join(info["path"], "saved_model.pb"))
+    assert info["bytes"] > 0
+
+    served = _serve_in_fresh_process(info["path"], EDGE_CASES)
+    assert served["foreign"] == []  # keras_transformer was not imported
+    batch = served["batch"]
+    assert len(batch["translation"]) == len(batch["score"]) == len(EDGE_CASES)
+    assert all(isinstance(t, str) for t in batch["translation"])
+    assert batch["translation"][1] == batch["translation"][2] == ""
+    assert batch["score"][1] == batch["score"][2] == 0.0
+    assert all(np.isfinite(batch["score"]))
+    # A batch of mixed lengths gives each sentence its own translation.
+    for index, single in enumerate(served["single"]):
+        assert single["translation"][0] == batch["translation"][index]
+        np.testing.assert_allclose(
+            single["score"][0], batch["score"][index], atol=1e-4
+        )
+    # Same translations as the in-process translator with the same search.
+    experiment, model, tokenizers = load_run(translation_run)
+    translator = translator_for(experiment, model, tokenizers)
+    assert translator.decoding.strategy == "beam"
+    translations, scores = translator.translate_with_scores(EDGE_CASES)
+    assert translations == batch["translation"]
+    np.testing.assert_allclose(scores, batch["score"], atol=1e-4)
+
+    # The next export is version 2; an existing version is refused.
+    greedy = DecodingConfig("greedy")
+    assert (
+        export_run(translation_run, export_dir, decoding=greedy)["version"] == 2
+    )
+    with pytest.raises(FileExistsError, match="already exists"):
+        export_run(translation_run, export_dir, version=1)
+
+
+def test_saved_model_cli_lists_the_signature(translation_run, tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "keras_transformer",
+            "export",
+            "--workdir",
+            translation_run,
+            str(tmp_path / "exports"),
+            "--decode",
+            "sampling",
+            "--seed",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "exports/1" in result.stdout
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    shown = subprocess.run(
+        [cli, "show", "--dir", str(tmp_path / "exports" / "1"), "--all"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout
+    assert "signature_def['serving_default']" in shown
+    for name in (
+        "inputs['text']",
+        "outputs['translation']",
+        "outputs['score']",
+    ):
+        assert name in shown
+    served = _serve_in_fresh_process(
+        str(tmp_path / "exports" / "1"), EDGE_CASES
+    )
+    assert len(served["batch"]["translation"]) == len(EDGE_CASES)
+
+
+def test_classifier_export(classification_run, tmp_path):
+    info = export_run(classification_run, str(tmp_path / "exports"))
+    texts = ["good the film", "bad a film was", "", "été 🙂 " * 30]
+    served = _serve_in_fresh_process(info["path"], texts)
+    probabilities = np.array(served["batch"]["probabilities"])
+    assert probabilities.shape == (4, 2)
+    np.testing.assert_allclose(probabilities.sum(1), 1.0, atol=1e-5)
+    assert served["batch"]["label"][:2] == ["pos", "neg"]
+    experiment, model, (tokenizer, _) = load_run(classification_run)
+    ids = tokenizer.tokenize(texts[:2]).to_tensor().numpy()
+    logits = np.array(model({"tokens": ids}))
+    expected = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    np.testing.assert_allclose(probabilities[:2], expected, atol=1e-5)
+
+
+def test_language_model_export(language_model_run, tmp_path):
+    info = export_run(
+        language_model_run, str(tmp_path / "exports"), max_new_tokens=8
+    )
+    prompts = ["abc", "", "defgh\nab", "é"]
+    served = _serve_in_fresh_process(info["path"], prompts, name="prompt")
+    completions = served["batch"]["completion"]
+    assert len(completions) == 4 and all(
+        isinstance(c, str) for c in completions
+    )
+    assert completions[0].startswith("defgh")  # the text is predictable
+    for index, single in enumerate(served["single"]):
+        assert single["completion"][0] == completions[index]
+    _, model, (tokenizer, _) = load_run(language_model_run)
+    ids = tokenizer.tokenize(["abc"]).to_tensor().numpy()
+    tokens, _ = greedy_decode(model, ids, 8)
+    expected = tokenizer.detokenize(np.array(tokens)).numpy()[0].decode()
+    assert completions[0] == expected
+
+
+def test_keras_model_round_trips_in_a_fresh_process(translation_run, tmp_path):
+    _, model, _ = load_run(translation_run)
+    rng = np.random.default_rng(0)
+    inputs = {
+        "source_tokens": rng.integers(4, 60, (3, 9)).astype("int32"),
+        "target_tokens": rng.integers(4, 60, (3, 7)).astype("int32"),
+    }
+    np.savez(tmp_path / "inputs.npz", **inputs)
+    script = (
+        "import sys, numpy as np, keras\n"
+        "import keras_transformer  # registers the layers\n"
+        "model = keras.saving.load_model(sys.argv[1])\n"
+        "inputs = dict(np.load(sys.argv[2]))\n"
+        "np.save(sys.argv[3], np.asarray(model(inputs)))\n"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            os.path.join(translation_run, "model.keras"),
+            str(tmp_path / "inputs.npz"),
+            str(tmp_path / "logits.npy"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "logits.npy"), np.asarray(model(inputs))
+    )
