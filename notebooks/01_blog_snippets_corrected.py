@@ -32,7 +32,6 @@ SEED = 0
 
 # %%
 import os
-import tempfile
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -245,11 +244,17 @@ def reversal_data(n):
 
 
 source, target = reversal_data(6000)
+# The names let the package's searches (greedy, beam, sampling) find the
+# embedding, encoder and decoder of this hand-built model.
 source_tokens = keras.Input((None,), dtype="int32", name="source_tokens")
 target_tokens = keras.Input((None,), dtype="int32", name="target_tokens")
-embedding = TokenAndPositionEmbedding(40, 64, max_length=32)
-encoder = TransformerEncoder(num_layers=2, num_heads=4, ff_dim=128, dropout=0.0)
-decoder = TransformerDecoder(num_layers=2, num_heads=4, ff_dim=128, dropout=0.0)
+embedding = TokenAndPositionEmbedding(40, 64, max_length=32, name="embedding")
+encoder = TransformerEncoder(
+    num_layers=2, num_heads=4, ff_dim=128, dropout=0.0, name="encoder"
+)
+decoder = TransformerDecoder(
+    num_layers=2, num_heads=4, ff_dim=128, dropout=0.0, name="decoder"
+)
 memory = encoder(embedding(source_tokens))  # padding mask: implicit
 states = decoder(embedding(target_tokens), memory)  # causal + cross masks
 logits = embedding(states, reverse=True)  # tied output projection
@@ -291,20 +296,16 @@ seq2seq.fit(
 # `compile(optimizer=..., loss=...)` and `model.train()` only switches to
 # training mode, it trains nothing (a loop of forward, loss, `backward`,
 # `optimizer.step` does). This project is Keras, so the working equivalent
-# is the model just trained above; here it translates unseen sequences
-# with the key/value-cache decoder (`build_transformer` models also get
-# beam search, see notebook 04).
+# is the model just trained above; here it reverses unseen sequences with
+# the package's beam search over the key/value cache (EOS included, then
+# padding).
 
 # %%
+from keras_transformer.inference import beam_search
+
 test_source, test_target = reversal_data(200)
-tokens = np.full((200, 1), BOS, "int32")
-for _ in range(SEQ + 1):  # greedy, re-running the model (short sequences)
-    next_logits = seq2seq([test_source, tokens], training=False)[:, -1]
-    next_tokens = np.argmax(next_logits, -1).astype("int32")[:, None]
-    tokens = np.concatenate([tokens, next_tokens], 1)
-output = tokens[:, 1:]
-finished = np.cumsum(output == EOS, 1) - (output == EOS) > 0
-output = np.where(finished, 0, output)  # padding after the first EOS
+output, scores = beam_search(seq2seq, test_source, max_length=SEQ + 1)
+output = np.asarray(output)
 correct = np.all(output == test_target[:, 1:], axis=1)
 print(f"unseen sequences reversed exactly: {correct.mean():.0%}")
 print("source:", test_source[0], "\noutput:", output[0])
@@ -534,45 +535,21 @@ mlm.fit(mlm_inputs, mlm_labels, epochs=EPOCHS, batch_size=64, verbose=2)
 # translator does not take the languages as arguments: they are fixed by
 # the data it was trained on.
 #
-# Working: train once (here the built-in `dates` task of `make demo`,
-# dates in human formats -> ISO 8601, shortened to 300 steps; with a
-# SentencePiece tokenizer trained on the data), then translate with a
-# `Translator` that holds the trained model and both tokenizers:
-# tokenization, beam search over the key/value cache and
-# detokenization.
+# Working: train once, outside the function, and keep what translating
+# needs: the trained model and the tokenizer it was trained with. Here the
+# reversal model of post 2 with its "tokenizer" (token ids written as
+# numbers). For real text the package's `Translator` holds a trained model
+# and its SentencePiece tokenizers and does tokenization, beam search and
+# detokenization: notebooks 04 and 07, and `keras-transformer translate`.
+
 
 # %%
-from keras_transformer.experiment import load_experiment
-from keras_transformer.training.train import (
-    load_run,
-    train_and_evaluate,
-    translator_for,
-)
-
-run_dir = os.path.join(tempfile.mkdtemp(), "dates")
-experiment = load_experiment(
-    "../configs/demo.yaml",
-    [
-        "training.steps=300",  # the full demo: 1,000 steps, D = 128
-        "training.steps_per_epoch=150",
-        "training.warmup_steps=200",
-        "training.batch_tokens=1024",
-        "model.d_model=64",
-        "model.ff_dim=256",
-        "data.train_size=10000",
-        "evaluation.max_examples=200",
-    ],
-)
-metrics = train_and_evaluate(experiment, run_dir, verbose=2)
-print("held-out exact match:", metrics["exact_match"])
-
-experiment, model, tokenizers = load_run(run_dir, compile=False)
-translator = translator_for(experiment, model, tokenizers)
+def translate(input_text, model=seq2seq):
+    """Reverses a sequence of numbers with the trained model."""
+    ids = [int(word) for word in input_text.split()] + [EOS]
+    tokens, _ = beam_search(model, np.array([ids]), max_length=len(ids) + 4)
+    return " ".join(str(t) for t in np.asarray(tokens)[0] if t not in (0, EOS))
 
 
-def translate(input_text):
-    return translator.translate([input_text])[0]
-
-
-for text in ["5 March 2021", "Friday, July 4, 1980", "12/25/1999"]:
+for text in ["5 6 7", "12 30 25 8 19", "33 4 17 21"]:
     print(f"{text!r} -> {translate(text)!r}")

@@ -38,6 +38,7 @@ OVERRIDES = [
     "model.d_model=64",
     "model.ff_dim=256",
     "data.train_size=10000",
+    "data.validation_size=200",
     "evaluation.max_examples=200",
 ]
 RUN_DIR = None  # None: a new temporary directory

@@ -15,6 +15,14 @@ execute = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(execute)
 
 SOURCES = execute.notebook_sources()
+# The notebooks whose point is made with plots.
+PICTURES = {
+    "02_attention_from_scratch",
+    "03_positional_encoding_and_blocks",
+    "04_translation",
+    "05_text_classification",
+    "06_language_model",
+}
 NAMES = [os.path.basename(path)[:-3] for path in SOURCES]
 
 
@@ -44,11 +52,12 @@ def test_committed_outputs_are_complete_and_error_free(name):
             assert output.output_type != "error", (name, output.get("ename"))
             text = output.get("text", "")
             assert "Traceback (most recent call last)" not in text, name
-    assert any(
-        "image/png" in output.get("data", {})
-        for cell in cells
-        for output in cell.outputs
-    ), f"{name} shows no picture"
+    if name in PICTURES:
+        assert any(
+            "image/png" in output.get("data", {})
+            for cell in cells
+            for output in cell.outputs
+        ), f"{name} shows no picture"
 
 
 @pytest.mark.slow

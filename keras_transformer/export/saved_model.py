@@ -311,9 +311,15 @@ def export_run(
         )
     started = time.time()
     server = server_for_run(workdir, decoding, max_new_tokens)
-    tf.saved_model.save(
-        server, path, signatures={"serving_default": server.serve}
-    )
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("WARNING")  # not "INFO: Assets written to ..."
+    try:
+        tf.saved_model.save(
+            server, path, signatures={"serving_default": server.serve}
+        )
+    finally:
+        logger.setLevel(level)
     size = sum(
         os.path.getsize(os.path.join(root, name))
         for root, _, names in os.walk(path)

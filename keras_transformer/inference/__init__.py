@@ -31,6 +31,20 @@ __all__ = [
     "stepper_for",
 ]
 
-from keras_transformer.inference.translator import Translator  # noqa: E402
+__all__ += ["DecodingConfig", "Translator"]
 
-__all__ += ["Translator"]
+
+def __getattr__(name):
+    # Translator tokenizes with TensorFlow ops; importing it lazily keeps the
+    # searches usable on backends without TensorFlow installed (JAX, torch).
+    if name == "Translator":
+        from keras_transformer.inference.translator import Translator
+
+        return Translator
+    if name == "DecodingConfig":
+        from keras_transformer.inference.decoding_config import (
+            DecodingConfig,
+        )
+
+        return DecodingConfig
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

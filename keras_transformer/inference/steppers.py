@@ -19,7 +19,7 @@ Caches have a fixed size, so shapes stay static and the loops compile with
 XLA (``tf.function(jit_compile=True)`` or ``jax.jit``).
 """
 
-from keras import ops
+from keras import ops, tree
 
 from keras_transformer.models.transformer import transformer_parts
 
@@ -184,7 +184,10 @@ def stepper_for(model, pad_id=0):
         ValueError: when the model is neither (e.g. a classifier).
     """
     inputs = model.input
-    names = set(inputs) if isinstance(inputs, dict) else set()
+    if isinstance(inputs, dict):
+        names = set(inputs)
+    else:  # a list of named keras.Input tensors
+        names = {getattr(t, "name", None) for t in tree.flatten(inputs)}
     if "source_tokens" in names:
         return Seq2SeqStepper(model, pad_id=pad_id)
     if "tokens" in names and any(

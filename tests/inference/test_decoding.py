@@ -18,6 +18,9 @@ from keras_transformer.models import (
 
 from .conftest import reversal_data
 
+# One worker trains the shared model of these tests.
+pytestmark = pytest.mark.xdist_group("trained_model")
+
 
 def _config(**changes):
     values = dict(
@@ -197,3 +200,30 @@ def test_decoding_inputs_may_be_tensors():
     model = _model()
     tokens, _ = greedy_decode(model, ops.convert_to_tensor(SOURCES), 4)
     assert tuple(tokens.shape) == (3, 4)
+
+
+def test_a_hand_built_functional_model_decodes_by_its_layer_names():
+    """Layers named embedding/encoder/decoder and list inputs suffice."""
+    import keras
+
+    from keras_transformer.layers import (
+        TokenAndPositionEmbedding,
+        TransformerDecoder,
+        TransformerEncoder,
+    )
+
+    source = keras.Input((None,), dtype="int32", name="source_tokens")
+    target = keras.Input((None,), dtype="int32", name="target_tokens")
+    embedding = TokenAndPositionEmbedding(40, 16, 32, name="embedding")
+    encoder = TransformerEncoder(1, num_heads=2, ff_dim=32, name="encoder")
+    decoder = TransformerDecoder(1, num_heads=2, ff_dim=32, name="decoder")
+    states = decoder(embedding(target), encoder(embedding(source)))
+    model = keras.Model([source, target], embedding(states, reverse=True))
+    cached, _ = greedy_decode(model, SOURCES, max_length=6)
+    uncached = greedy_decode_uncached(
+        model,
+        SOURCES,
+        6,
+        forward=lambda s, t: model([s, t]),
+    )
+    np.testing.assert_array_equal(np.array(cached), np.array(uncached))

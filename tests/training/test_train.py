@@ -176,7 +176,7 @@ def test_cli_reports_config_errors(tmp_path):
         timeout=300,
     )
     assert missing.returncode == 1
-    assert "holds no finished run" in missing.stderr
+    assert "holds no" in missing.stderr and "Train first" in missing.stderr
 
 
 def test_classification_and_language_model_train(tmp_path):
