@@ -39,7 +39,7 @@ OVERRIDES = [
     "model.ff_dim=256",
     "data.train_size=10000",
     "data.validation_size=200",
-    "evaluation.max_examples=200",
+    "evaluation.max_examples=100",
 ]
 RUN_DIR = None  # None: a new temporary directory
 EXAMPLES = 8  # translations shown

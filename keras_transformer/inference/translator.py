@@ -5,7 +5,6 @@ import tensorflow as tf
 from keras import ops
 
 from keras_transformer.data.pipeline import bucket_lengths
-from keras_transformer.inference.decoding import compile_decoder
 from keras_transformer.inference.decoding_config import DecodingConfig
 from keras_transformer.inference.steppers import Seq2SeqStepper
 
@@ -15,10 +14,10 @@ class Translator:
 
     Sources are tokenized, truncated to ``max_source_length`` tokens (the
     first ``max_source_length - 1`` and EOS), batched and padded to a bucket
-    length (so the compiled decoder is traced once per bucket, not once per
-    batch). Each sentence may generate its own length + ``extra_length``
-    tokens (the paper's input length + 50) whatever batch it is in, so a
-    sentence translates the same alone or batched. An empty or
+    length; the search is one ``tf.function`` traced once for all batch
+    sizes and lengths. Each sentence may generate its own length +
+    ``extra_length`` tokens (the paper's input length + 50) whatever batch
+    it is in, so a sentence translates the same alone or batched. An empty or
     whitespace-only source translates to ``""`` with score 0.
 
     Args:
@@ -57,8 +56,25 @@ class Translator:
         self.max_target_length = max_target_length
         self.extra_length = extra_length
         self.decoding = decoding or DecodingConfig()
-        function, self._kwargs = self.decoding.search()
-        self._decode = compile_decoder(function, jit_compile=jit_compile)
+        function, kwargs = self.decoding.search()
+        self.limit = max_source_length + extra_length
+        if max_target_length:
+            self.limit = min(self.limit, max_target_length)
+
+        def decode(sources, lengths):
+            return function(
+                model, sources, max_length=self.limit, lengths=lengths, **kwargs
+            )
+
+        # One trace for every batch size and source length.
+        self._decode = tf.function(
+            decode,
+            input_signature=[
+                tf.TensorSpec([None, None], tf.int32, name="sources"),
+                tf.TensorSpec([None], tf.int32, name="lengths"),
+            ],
+            jit_compile=jit_compile,
+        )
 
     def _bucket(self, length):
         for bucket in bucket_lengths(self.max_source_length):
@@ -83,25 +99,22 @@ class Translator:
         return np.pad(ids, ((0, 0), (0, width - ids.shape[1])))
 
     def decode_limits(self, sources):
-        """The batch's L and each sentence's own limit, for ``sources``."""
-        limit = sources.shape[1] + self.extra_length
+        """The decoder's L and each sentence's own limit, for ``sources``.
+
+        L is the same for every batch (the longest source + extra length),
+        so the compiled search is traced once per source bucket, not once
+        per batch length; each sentence still stops at its own limit.
+        """
         lengths = (sources != 0).sum(1) + self.extra_length
         if self.max_target_length:
-            limit = min(limit, self.max_target_length)
             lengths = np.minimum(lengths, self.max_target_length)
-        return limit, lengths.astype("int32")
+        return self.limit, lengths.astype("int32")
 
     def translate_ids(self, texts):
         """``(ids, scores)``: (B, L) target ids and (B,) scores."""
         sources = self.encode_sources(texts)
-        limit, lengths = self.decode_limits(sources)
-        ids, scores = self._decode(
-            self.model,
-            sources,
-            max_length=limit,
-            lengths=lengths,
-            **self._kwargs,
-        )
+        _, lengths = self.decode_limits(sources)
+        ids, scores = self._decode(sources.astype("int32"), lengths)
         ids, scores = np.array(ids), np.array(scores)
         blank = (sources != 0).sum(1) <= 1  # only EOS: nothing to translate
         ids[blank] = 0
