@@ -16,10 +16,10 @@ demo: $(STAMP)
 	$(BIN)/keras-transformer train configs/demo.yaml --workdir runs/demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15 tests
+	$(BIN)/python -m pytest -n 2 --durations=15 tests
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow" tests
+	$(BIN)/python -m pytest -n 2 -m "not slow" tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -119,7 +119,7 @@ def keyword_data(n):
     return tokens, labels
 
 
-x_train, y_train = keyword_data(4000)
+x_train, y_train = keyword_data(3000)
 x_test, y_test = keyword_data(500)
 
 inputs = keras.Input((None,), dtype="int32", name="tokens")
@@ -506,7 +506,7 @@ def mlm_data(n):
     return inputs, labels
 
 
-mlm_inputs, mlm_labels = mlm_data(8000)
+mlm_inputs, mlm_labels = mlm_data(6000)
 tokens_in = keras.Input((None,), dtype="int32")
 mlm_embedding = TokenAndPositionEmbedding(MLM_VOCAB, 64, max_length=32)
 states = TransformerEncoder(num_layers=2, num_heads=4, ff_dim=128, dropout=0.0)(

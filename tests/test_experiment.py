@@ -94,3 +94,14 @@ def test_save_and_reload(tmp_path):
 def test_missing_file():
     with pytest.raises(FileNotFoundError, match="nope.yaml"):
         load_experiment("nope.yaml")
+
+
+def test_evaluation_decodes_with_the_papers_beam_search_by_default():
+    from keras_transformer.experiment import EvaluationConfig
+
+    decoding = EvaluationConfig().decoding()
+    assert (decoding.strategy, decoding.beam_size) == ("beam", 4)
+    assert decoding.length_penalty == 0.6
+    assert decoding.describe() == "beam4 alpha=0.6"
+    greedy = EvaluationConfig().decoding(strategy="greedy", seed=None)
+    assert greedy.strategy == "greedy" and greedy.beam_size == 4

@@ -13,8 +13,7 @@ from keras_transformer.inference import greedy_decode
 from keras_transformer.inference.decoding_config import DecodingConfig
 from keras_transformer.training.train import load_run, translator_for
 
-# One worker trains the shared runs for these tests and the CLI tests.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("translation_run")]
+pytestmark = pytest.mark.slow
 
 EDGE_CASES = [
     "abc def",

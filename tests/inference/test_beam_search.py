@@ -15,9 +15,6 @@ from .test_decoding import teacher_forced_log_prob
 
 EOS = 3
 
-# One worker trains the shared model of these tests.
-pytestmark = pytest.mark.xdist_group("trained_model")
-
 
 def _markov_table(probabilities, vocab_size=7):
     """Logits from {token: {next: probability}}; unlisted next tokens ~0."""

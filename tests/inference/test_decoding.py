@@ -18,9 +18,6 @@ from keras_transformer.models import (
 
 from .conftest import reversal_data
 
-# One worker trains the shared model of these tests.
-pytestmark = pytest.mark.xdist_group("trained_model")
-
 
 def _config(**changes):
     values = dict(

@@ -10,9 +10,6 @@ from keras_transformer.inference import (
 
 from .conftest import MarkovStepper, reversal_data
 
-# One worker trains the shared model of these tests.
-pytestmark = pytest.mark.xdist_group("trained_model")
-
 
 def test_a_fixed_seed_reproduces_the_sample(trained_model):
     sources, _ = reversal_data(8, seed=31)
