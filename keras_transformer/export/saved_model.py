@@ -28,6 +28,7 @@ import keras
 import tensorflow as tf
 
 from keras_transformer.inference.decoding_config import DecodingConfig
+from keras_transformer.inference.translator import decode_limit
 
 
 def _dense(ragged, width, pad_id=0):
@@ -81,11 +82,10 @@ class TranslationServer(tf.Module):
         self.target_tokenizer = target_tokenizer
         self.max_source_length = max_source_length
         self.extra_length = extra_length
-        limit = max_source_length + extra_length
-        if max_target_length:
-            limit = min(limit, max_target_length)
         self.max_target_length = max_target_length
-        self.limit = limit
+        self.limit = decode_limit(
+            max_source_length, extra_length, max_target_length
+        )
         self.decoding = decoding or DecodingConfig()
         self._function, self._kwargs = _search(self, self.decoding)
         self.serve = tf.function(

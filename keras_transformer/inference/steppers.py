@@ -84,10 +84,7 @@ class Seq2SeqStepper:
         del batch_size  # given by the source
         source_tokens = ops.convert_to_tensor(source_tokens, "int32")
         source_mask = ops.not_equal(source_tokens, self.pad_id)
-        memory = self.parts.encoder(
-            self.parts.source_embedding(source_tokens),
-            padding_mask=source_mask,
-        )
+        memory = self.encode(source_tokens)
         batch_size = ops.shape(source_tokens)[0]
         cache = self.parts.decoder.init_cache(batch_size, max_length, memory)
         return {"cache": cache, "source_mask": source_mask}

@@ -9,6 +9,13 @@ from keras_transformer.inference.decoding_config import DecodingConfig
 from keras_transformer.inference.steppers import Seq2SeqStepper
 
 
+def decode_limit(max_source_length, extra_length, max_target_length=None):
+    """L, the most tokens any sentence may generate: the longest source +
+    ``extra_length``, capped by ``max_target_length`` (learned positions)."""
+    limit = max_source_length + extra_length
+    return min(limit, max_target_length) if max_target_length else limit
+
+
 class Translator:
     """Translates strings with a trained encoder-decoder model.
 
@@ -57,9 +64,9 @@ class Translator:
         self.extra_length = extra_length
         self.decoding = decoding or DecodingConfig()
         function, kwargs = self.decoding.search()
-        self.limit = max_source_length + extra_length
-        if max_target_length:
-            self.limit = min(self.limit, max_target_length)
+        self.limit = decode_limit(
+            max_source_length, extra_length, max_target_length
+        )
 
         def decode(sources, lengths):
             return function(
@@ -98,22 +105,21 @@ class Translator:
         width = self._bucket(max(ids.shape[1], 1))
         return np.pad(ids, ((0, 0), (0, width - ids.shape[1])))
 
-    def decode_limits(self, sources):
-        """The decoder's L and each sentence's own limit, for ``sources``.
+    def sentence_limits(self, sources):
+        """(B,) int32: each sentence's own limit, its length + extra length.
 
-        L is the same for every batch (the longest source + extra length),
-        so the compiled search is traced once per source bucket, not once
-        per batch length; each sentence still stops at its own limit.
+        L (``self.limit``) is the same for every batch, so the compiled
+        search is traced once; each sentence still stops at its own limit.
         """
         lengths = (sources != 0).sum(1) + self.extra_length
         if self.max_target_length:
             lengths = np.minimum(lengths, self.max_target_length)
-        return self.limit, lengths.astype("int32")
+        return lengths.astype("int32")
 
     def translate_ids(self, texts):
         """``(ids, scores)``: (B, L) target ids and (B,) scores."""
         sources = self.encode_sources(texts)
-        _, lengths = self.decode_limits(sources)
+        lengths = self.sentence_limits(sources)
         ids, scores = self._decode(sources.astype("int32"), lengths)
         ids, scores = np.array(ids), np.array(scores)
         blank = (sources != 0).sum(1) <= 1  # only EOS: nothing to translate
