@@ -52,7 +52,7 @@ def _arguments(argv=None):
 
 def _model(args):
     if args.workdir:
-        from keras_transformer.training.train import load_run
+        from keras_transformer.run import load_run
 
         _, model, _ = load_run(args.workdir)
         return model

@@ -8,18 +8,65 @@ valid choices.
 """
 
 import dataclasses
+import math
+import os
 import typing
 from typing import Dict, Literal, Optional
 
 import yaml
 
+from keras_transformer.errors import ConfigError, MissingFileError
 from keras_transformer.models.config import TransformerConfig
 
 TASKS = ("translation", "classification", "language_modeling")
 
 
-class ConfigError(ValueError):
-    """An experiment file or override is invalid."""
+def setting(
+    default=None,
+    *,
+    minimum=None,
+    maximum=None,
+    above=None,
+    below=None,
+    default_factory=None,
+):
+    """A dataclass field with bounds, checked when an experiment is read.
+
+    ``minimum``/``maximum`` are inclusive, ``above``/``below`` exclusive;
+    None values (optional settings) are not checked.
+    """
+    bounds = dict(minimum=minimum, maximum=maximum, above=above, below=below)
+    metadata = {"bounds": {k: v for k, v in bounds.items() if v is not None}}
+    if default_factory is not None:
+        return dataclasses.field(
+            default_factory=default_factory, metadata=metadata
+        )
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def _check_bounds(field, value, where):
+    bounds = field.metadata.get("bounds", {})
+    if value is None or not bounds:
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where}: expected a finite number, got {value!r}")
+    checks = (
+        ("minimum", lambda low: value >= low, ">= {}"),
+        ("maximum", lambda high: value <= high, "<= {}"),
+        ("above", lambda low: value > low, "> {}"),
+        ("below", lambda high: value < high, "< {}"),
+    )
+    wanted = [
+        template.format(bounds[name])
+        for name, _, template in checks
+        if name in bounds
+    ]
+    for name, passes, _ in checks:
+        if name in bounds and not passes(bounds[name]):
+            raise ConfigError(
+                f"{where}: invalid value {value!r}; it must be "
+                f"{' and '.join(wanted)}"
+            )
 
 
 @dataclasses.dataclass
@@ -36,9 +83,9 @@ class DataConfig:
 
     source: Literal["builtin", "tfds", "files"] = "builtin"
     task: Literal["dates", "numbers", "copy", "reverse"] = "dates"
-    train_size: int = 20000
-    validation_size: int = 1000
-    test_size: int = 1000
+    train_size: int = setting(20000, minimum=1)
+    validation_size: int = setting(1000, minimum=1)
+    test_size: int = setting(1000, minimum=1)
     name: Optional[str] = None
     data_dir: Optional[str] = None
     format: Literal["tsv", "parallel", "labelled", "text"] = "tsv"
@@ -52,14 +99,14 @@ class DataConfig:
     )
     source_language: Optional[str] = None
     target_language: Optional[str] = None
-    source_column: int = 0
-    target_column: int = 1
+    source_column: int = setting(0, minimum=0)
+    target_column: int = setting(1, minimum=0)
     text_key: Optional[str] = None
     label_key: str = "label"
-    validation_fraction: float = 0.1
-    test_fraction: float = 0.1
-    max_train_examples: Optional[int] = None
-    seed: int = 0
+    validation_fraction: float = setting(0.1, minimum=0.0, below=1.0)
+    test_fraction: float = setting(0.1, minimum=0.0, below=1.0)
+    max_train_examples: Optional[int] = setting(None, minimum=1)
+    seed: int = setting(0, minimum=0)
 
 
 @dataclasses.dataclass
@@ -68,9 +115,9 @@ class TokenizerConfig:
 
     type: Literal["sentencepiece", "byte"] = "sentencepiece"
     model_type: Literal["unigram", "bpe"] = "unigram"
-    vocab_size: int = 8000
+    vocab_size: int = setting(8000, minimum=5)
     shared: bool = True
-    character_coverage: float = 1.0
+    character_coverage: float = setting(1.0, above=0.0, maximum=1.0)
     split_digits: bool = False
 
 
@@ -78,23 +125,23 @@ class TokenizerConfig:
 class TrainingConfig:
     """The training recipe (section 5 of the paper) and its machinery."""
 
-    steps: int = 10000
-    steps_per_epoch: int = 500
-    batch_tokens: int = 4096
-    batch_size: int = 64
-    max_length: int = 128
+    steps: int = setting(10000, minimum=1)
+    steps_per_epoch: int = setting(500, minimum=1)
+    batch_tokens: int = setting(4096, minimum=1)
+    batch_size: int = setting(64, minimum=1)
+    max_length: int = setting(128, minimum=2)
     optimizer: Literal["adam", "adamw"] = "adam"
     schedule: Literal["transformer", "constant"] = "transformer"
-    learning_rate: float = 1e-3
-    warmup_steps: int = 4000
-    lr_scale: float = 1.0
-    beta_1: float = 0.9
-    beta_2: float = 0.98
-    epsilon: float = 1e-9
-    weight_decay: float = 0.0
-    label_smoothing: float = 0.1
-    clipnorm: Optional[float] = None
-    gradient_accumulation_steps: int = 1
+    learning_rate: float = setting(1e-3, above=0.0)
+    warmup_steps: int = setting(4000, minimum=1)
+    lr_scale: float = setting(1.0, above=0.0)
+    beta_1: float = setting(0.9, minimum=0.0, below=1.0)
+    beta_2: float = setting(0.98, minimum=0.0, below=1.0)
+    epsilon: float = setting(1e-9, above=0.0)
+    weight_decay: float = setting(0.0, minimum=0.0)
+    label_smoothing: float = setting(0.1, minimum=0.0, below=1.0)
+    clipnorm: Optional[float] = setting(None, above=0.0)
+    gradient_accumulation_steps: int = setting(1, minimum=1)
     mixed_precision: Literal[
         "auto", "float32", "mixed_float16", "mixed_bfloat16"
     ] = "auto"
@@ -104,7 +151,7 @@ class TrainingConfig:
     ] = "auto"
     tpu: Optional[str] = None
     pooling: Literal["mean", "first"] = "mean"
-    seed: int = 0
+    seed: int = setting(0, minimum=0)
 
 
 @dataclasses.dataclass
@@ -116,17 +163,17 @@ class EvaluationConfig:
     """
 
     split: Literal["validation", "test"] = "test"
-    max_examples: Optional[int] = 1000
+    max_examples: Optional[int] = setting(1000, minimum=1)
     decode: Literal["greedy", "beam", "sampling"] = "beam"
-    beam_size: int = 4
-    length_penalty: float = 0.6
-    temperature: float = 1.0
-    top_k: int = 0
-    top_p: float = 1.0
-    seed: Optional[int] = None
-    extra_decode_length: int = 50
-    batch_size: int = 64
-    show_examples: int = 5
+    beam_size: int = setting(4, minimum=1)
+    length_penalty: float = setting(0.6, minimum=0.0)
+    temperature: float = setting(1.0, above=0.0)
+    top_k: int = setting(0, minimum=0)
+    top_p: float = setting(1.0, above=0.0, maximum=1.0)
+    seed: Optional[int] = setting(None, minimum=0)
+    extra_decode_length: int = setting(50, minimum=0)
+    batch_size: int = setting(64, minimum=1)
+    show_examples: int = setting(5, minimum=0)
 
     def decoding(self, **overrides):
         """The ``DecodingConfig`` of these settings (keys may be replaced)."""
@@ -231,6 +278,12 @@ def _coerce(value, annotation, where):
             raise ConfigError(f"{where}: expected an integer, got {value!r}")
         return value
     if annotation is float:
+        if isinstance(value, str):
+            # YAML 1.1 reads 1e-9 (no dot) as a string: accept it as a number.
+            try:
+                value = float(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
         return float(value)
@@ -258,10 +311,13 @@ def _from_dict(cls, values, where):
             f"keys{' of ' + where if where else ''}: {', '.join(names)}"
         )
     kwargs = {}
-    for name in names:
-        if name in values:
-            key = f"{where}.{name}" if where else name
-            kwargs[name] = _coerce(values[name], hints[name], key)
+    for field in dataclasses.fields(cls):
+        if field.name in values:
+            key = f"{where}.{field.name}" if where else field.name
+            kwargs[field.name] = _coerce(
+                values[field.name], hints[field.name], key
+            )
+            _check_bounds(field, kwargs[field.name], key)
     return cls(**kwargs)
 
 
@@ -284,12 +340,34 @@ def _check_model_section(model):
 
 
 def experiment_from_dict(values):
-    """Validates a nested dict and returns an ``Experiment``."""
+    """Validates a nested dict and returns an ``Experiment``.
+
+    Every setting is checked here, before any data is read or any step is
+    trained: keys, types, bounds, the model fields and the decoding
+    settings of the evaluation.
+    """
     experiment = _from_dict(Experiment, values, "")
     _check_model_section(experiment.model)
     # Build once to validate the model fields and their types.
     experiment.model_config(vocab_size=8)
+    try:
+        experiment.evaluation.decoding()
+    except ValueError as err:
+        raise ConfigError(f"evaluation: {err}") from None
     return experiment
+
+
+def _yaml_error(err, where, position=True):
+    """A one-line description of a YAML syntax error, with line:column."""
+    mark = getattr(err, "problem_mark", None) or getattr(
+        err, "context_mark", None
+    )
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    context = getattr(err, "context", None)
+    detail = f"{context}, {problem}" if context else problem
+    if mark is not None and position:
+        where = f"{where}:{mark.line + 1}:{mark.column + 1}"
+    return f"{where}: invalid YAML ({detail})"
 
 
 def set_override(values, assignment):
@@ -301,13 +379,80 @@ def set_override(values, assignment):
         )
     key, raw = assignment.split("=", 1)
     parts = key.strip().split(".")
+    if not all(parts):
+        raise ConfigError(
+            f"--set {assignment}: the key must be section.name, e.g. "
+            "training.steps"
+        )
     node = values
     for part in parts[:-1]:
         node = node.setdefault(part, {})
+        if node is None:
+            node = values[part] = {}
         if not isinstance(node, dict):
             raise ConfigError(f"--set {key}: {part} is not a section")
-    node[parts[-1]] = yaml.safe_load(raw)
+    try:
+        node[parts[-1]] = yaml.safe_load(raw)
+    except yaml.YAMLError as err:
+        raise ConfigError(
+            _yaml_error(err, f"--set {assignment}", position=False).replace(
+                ": invalid YAML", ": the value is not valid YAML", 1
+            )
+        ) from None
     return values
+
+
+def read_yaml_file(path, what="experiment file"):
+    """The YAML value in ``path``; one-line errors for every failure.
+
+    Raises:
+        MissingFileError: the file does not exist.
+        ConfigError: it is a directory, not UTF-8, or not valid YAML (the
+            message gives line and column).
+    """
+    if os.path.isdir(path):
+        raise ConfigError(
+            f"{path} is a directory; pass an {what} (YAML), e.g. "
+            "configs/demo.yaml"
+        )
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        raise MissingFileError(
+            f"The {what} {path!r} does not exist; see configs/ for examples."
+        ) from None
+    except OSError as err:
+        raise ConfigError(f"cannot read {path}: {err.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (byte {raw[err.start]:#04x} at "
+            f"position {err.start}); save it as UTF-8"
+        ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(_yaml_error(err, path)) from None
+
+
+def read_experiment_file(path, overrides=()):
+    """Reads, overrides and validates an experiment; errors name ``path``."""
+    values = read_yaml_file(path)
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise ConfigError(
+            f"{path}: expected a mapping of sections (task, data, tokenizer, "
+            f"model, training, evaluation), got {type(values).__name__}"
+        )
+    for assignment in overrides:
+        set_override(values, assignment)
+    try:
+        return experiment_from_dict(values)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
 
 
 def load_experiment(path, overrides=()):
@@ -321,31 +466,25 @@ def load_experiment(path, overrides=()):
         An ``Experiment``.
 
     Raises:
-        FileNotFoundError: the file does not exist.
-        ConfigError: a key is unknown or a value has the wrong type.
+        MissingFileError: the file does not exist (a ``FileNotFoundError``).
+        ConfigError: the file is not valid YAML, a key is unknown, or a
+            value has the wrong type or is out of range.
 
     Example:
 
     >>> experiment = load_experiment("configs/demo.yaml",
     ...                              ["training.steps=200"])
     """
-    try:
-        with open(path, encoding="utf-8") as handle:
-            values = yaml.safe_load(handle) or {}
-    except FileNotFoundError:
-        raise FileNotFoundError(
-            f"Experiment file {path!r} does not exist; see configs/ for "
-            "examples."
-        ) from None
-    for assignment in overrides:
-        set_override(values, assignment)
-    try:
-        return experiment_from_dict(values)
-    except ConfigError as err:
-        raise ConfigError(f"{path}: {err}") from None
+    return read_experiment_file(path, overrides)
+
+
+def experiment_yaml(experiment):
+    """The resolved experiment as YAML text."""
+    return yaml.safe_dump(experiment.to_dict(), sort_keys=False)
 
 
 def save_experiment(experiment, path):
-    """Writes the resolved experiment as YAML."""
-    with open(path, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(experiment.to_dict(), handle, sort_keys=False)
+    """Writes the resolved experiment as YAML (atomically)."""
+    from keras_transformer.run import write_text
+
+    write_text(path, experiment_yaml(experiment))

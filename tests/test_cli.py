@@ -1,6 +1,8 @@
 """The translate/evaluate command line on a finished run."""
 
+import io
 import os
+import signal
 import subprocess
 import sys
 
@@ -23,7 +25,8 @@ def _cli(*args, stdin=None):
 def test_translate_arguments_stdin_strategies_and_attention(
     translation_run, tmp_path
 ):
-    from keras_transformer.training.train import load_run, translator_for
+    from keras_transformer.run import load_run
+    from keras_transformer.training.train import translator_for
 
     experiment, model, tokenizers = load_run(translation_run)
     texts = ["abc def", "x y z"]
@@ -90,3 +93,185 @@ def test_evaluate_reports_the_decoding_and_errors_are_one_line(
         "translate", "--workdir", translation_run, "--beam-size", "0", "a"
     )
     assert result.returncode == 1 and "beam_size" in result.stderr
+
+
+# ------------------------------------------------- one-line errors, in-process
+
+
+def _main(capsys, *argv):
+    from keras_transformer.cli import main
+
+    code = main([str(arg) for arg in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _config(tmp_path, content=b"training:\n  steps: 10\n"):
+    path = tmp_path / "e.yaml"
+    path.write_bytes(content)
+    return path
+
+
+CASES = {
+    "yaml syntax": (
+        lambda t: [
+            "train",
+            _config(t, b"training: [1\n"),
+            "--workdir",
+            t / "w",
+        ],
+        r"e.yaml:2:1: invalid YAML",
+    ),
+    "config is a directory": (
+        lambda t: ["train", t, "--workdir", t / "w"],
+        "is a directory; pass an experiment file",
+    ),
+    "latin-1 config": (
+        lambda t: ["train", _config(t, b"# caf\xe9\n"), "--workdir", t / "w"],
+        "is not UTF-8 text (byte 0xe9",
+    ),
+    "unknown key": (
+        lambda t: [
+            "train",
+            _config(t, b"training:\n  stepz: 3\n"),
+            "--workdir",
+            t / "w",
+        ],
+        "training.stepz",
+    ),
+    "bad --set value": (
+        lambda t: [
+            "train",
+            _config(t),
+            "--workdir",
+            t / "w",
+            "--set",
+            "training.steps=[1",
+        ],
+        "--set training.steps=[1: the value is not valid YAML",
+    ),
+    "steps 0": (
+        lambda t: [
+            "train",
+            _config(t),
+            "--workdir",
+            t / "w",
+            "--set",
+            "training.steps=0",
+        ],
+        "training.steps: invalid value 0; it must be >= 1",
+    ),
+    "steps_per_epoch 0": (
+        lambda t: [
+            "train",
+            _config(t),
+            "--workdir",
+            t / "w",
+            "--set",
+            "training.steps_per_epoch=0",
+        ],
+        "training.steps_per_epoch: invalid value 0",
+    ),
+    "train workdir is a file": (
+        lambda t: ["train", _config(t), "--workdir", _config(t)],
+        "is a file, not a directory",
+    ),
+    "evaluate workdir is a file": (
+        lambda t: ["evaluate", "--workdir", _config(t)],
+        "is a file, not a run directory",
+    ),
+    "no run": (
+        lambda t: ["evaluate", "--workdir", t / "nothing"],
+        "holds no run. Train first",
+    ),
+    "damaged run config": (
+        lambda t: [
+            "translate",
+            "--workdir",
+            _config(t, b"a: [").parent.joinpath("w"),
+            "x",
+        ],
+        None,  # built below
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_errors_are_one_line_naming_the_fix(case, tmp_path, capsys):
+    arguments, message = CASES[case]
+    argv = arguments(tmp_path)
+    if case == "damaged run config":
+        os.makedirs(tmp_path / "w")
+        (tmp_path / "w" / "config.yaml").write_text("task: [\n")
+        message = "config.yaml:2:1: invalid YAML"
+    code, _, err = _main(capsys, *argv)
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert message in lines[0]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["translate", "--workdir", "w", "--batch-size", "0", "a"],
+        ["translate", "--workdir", "w", "--batch-size", "-3", "a"],
+        ["export", "--workdir", "w", "e", "--version", "-1"],
+        ["export", "--workdir", "w", "e", "--version", "0"],
+    ],
+)
+def test_non_positive_counts_are_argument_errors(argv, capsys):
+    from keras_transformer.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert "expected a positive integer" in capsys.readouterr().err
+
+
+def test_attention_without_matplotlib_names_the_package(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
+    code, _, err = _main(
+        capsys, "translate", "--workdir", tmp_path, "--attention", "a.png", "x"
+    )
+    assert code == 1 and "pip install matplotlib" in err
+
+
+def test_export_into_a_file_is_refused(translation_run, tmp_path, capsys):
+    target = _config(tmp_path)
+    code, _, err = _main(capsys, "export", "--workdir", translation_run, target)
+    assert code == 1 and "is a file, not a directory" in err
+
+
+class _Stdin:
+    def __init__(self, data):
+        self.buffer = io.BytesIO(data)
+
+
+def test_invalid_utf8_lines_are_named_and_the_others_translated(
+    translation_run, capsys, monkeypatch
+):
+    from keras_transformer.run import load_run
+    from keras_transformer.training.train import translator_for
+
+    experiment, model, tokenizers = load_run(translation_run)
+    expected = translator_for(experiment, model, tokenizers).translate(
+        ["abc def", "x y z"]
+    )
+    monkeypatch.setattr(sys, "stdin", _Stdin(b"abc def\n\xff bad\nx y z\n"))
+    code, out, err = _main(capsys, "translate", "--workdir", translation_run)
+    assert code == 1
+    assert out.split("\n")[:3] == [expected[0], "", expected[1]]
+    assert "line 2 of stdin is not valid UTF-8 (byte 0xff at column 1)" in err
+
+
+def test_sigterm_is_handled_like_ctrl_c_only_while_running(capsys):
+    from keras_transformer import cli
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):
+        cli._interrupt(signal.SIGTERM, None)
+    _main(capsys, "evaluate", "--workdir", "/nonexistent/run")
+    assert signal.getsignal(signal.SIGTERM) is before

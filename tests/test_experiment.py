@@ -96,6 +96,73 @@ def test_missing_file():
         load_experiment("nope.yaml")
 
 
+@pytest.mark.parametrize(
+    "section, key, value, wanted",
+    [
+        ("training", "steps", 0, ">= 1"),
+        ("training", "steps", -5, ">= 1"),
+        ("training", "steps_per_epoch", 0, ">= 1"),
+        ("training", "max_length", 1, ">= 2"),
+        ("training", "warmup_steps", 0, ">= 1"),
+        ("training", "learning_rate", 0.0, "> 0.0"),
+        ("training", "label_smoothing", 1.0, "< 1.0"),
+        ("training", "clipnorm", -1.0, "> 0.0"),
+        ("training", "epsilon", float("nan"), "finite"),
+        ("evaluation", "max_examples", 0, ">= 1"),
+        ("evaluation", "beam_size", 0, ">= 1"),
+        ("evaluation", "temperature", 0.0, "> 0.0"),
+        ("evaluation", "top_p", 1.5, "<= 1.0"),
+        ("evaluation", "batch_size", 0, ">= 1"),
+        ("data", "train_size", 0, ">= 1"),
+        ("tokenizer", "character_coverage", 0.0, "> 0.0"),
+    ],
+)
+def test_out_of_range_settings_are_refused_before_training(
+    section, key, value, wanted
+):
+    with pytest.raises(ConfigError) as info:
+        experiment_from_dict({section: {key: value}})
+    message = str(info.value)
+    assert f"{section}.{key}" in message and wanted in message
+
+
+def test_numbers_yaml_reads_as_strings_are_accepted(tmp_path):
+    path = tmp_path / "e.yaml"
+    path.write_text("training:\n  epsilon: 1e-9\n  learning_rate: 5e-4\n")
+    experiment = load_experiment(str(path))
+    assert experiment.training.epsilon == 1e-9
+    assert experiment.training.learning_rate == 5e-4
+    with pytest.raises(ConfigError, match="expected a number, got 'fast'"):
+        experiment_from_dict({"training": {"learning_rate": "fast"}})
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"training:\n  steps: [1\n", r"e\.yaml:3:1: invalid YAML"),
+        (b"training:\n\tsteps: 1\n", r"e\.yaml:2:1: invalid YAML"),
+        (b"task: translation\n# caf\xe9\n", r"e\.yaml is not UTF-8.*0xe9"),
+        (b"- 1\n- 2\n", r"e\.yaml: expected a mapping of sections"),
+    ],
+)
+def test_unreadable_files_name_the_file_and_the_place(
+    tmp_path, content, message
+):
+    path = tmp_path / "e.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match=message):
+        load_experiment(str(path))
+
+
+def test_a_directory_and_bad_overrides_are_named(tmp_path):
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_experiment(str(tmp_path))
+    path = tmp_path / "e.yaml"
+    path.write_text("training:\n  steps: 10\n")
+    with pytest.raises(ConfigError, match=r"--set training\.steps=\[1.*YAML"):
+        load_experiment(str(path), ["training.steps=[1"])
+
+
 def test_evaluation_decodes_with_the_papers_beam_search_by_default():
     from keras_transformer.experiment import EvaluationConfig
 

@@ -14,6 +14,7 @@ from typing import Dict, List, Optional
 import tensorflow as tf
 
 from keras_transformer.data import builtin_tasks, sources
+from keras_transformer.errors import MissingFileError
 
 SPLITS = ("train", "validation", "test")
 
@@ -67,6 +68,27 @@ def _pairs_dataset(pairs):
 
 
 def _read_file_examples(config, split):
+    """The examples of one split's file(s); a missing file names the
+    settings that chose it."""
+    try:
+        return _read_split_files(config, split)
+    except FileNotFoundError as err:
+        settings = [f"data.path={config.path!r}"]
+        if _has_split_placeholder(config):
+            name = config.split_names.get(split, split)
+            settings.append(f"{{split}} = data.split_names.{split}={name!r}")
+        if "{lang}" in (config.path or ""):
+            settings.append(
+                "{lang} = data.source_language / data.target_language "
+                f"({config.source_language!r}, {config.target_language!r})"
+            )
+        raise MissingFileError(
+            f"{err} It comes from {'; '.join(settings)}: fix the path or "
+            "the split name."
+        ) from None
+
+
+def _read_split_files(config, split):
     if config.format == "tsv":
         return sources.read_tsv_pairs(
             _path_for(config, split),
@@ -221,6 +243,26 @@ def load_splits(config, task):
             )
         return Splits(_file_splits(config))
     raise ValueError(f"Unknown task {task!r}.")
+
+
+def describe(splits):
+    """``"train 2,000 examples, validation 50, test 50"`` (or characters)."""
+    parts = []
+    for split in SPLITS:
+        data = splits.data.get(split)
+        if data is None:
+            continue
+        if isinstance(data, str):
+            parts.append(f"{split} {len(data):,} characters")
+            continue
+        count = int(data.cardinality())
+        parts.append(f"{split} {count:,}" if count >= 0 else f"{split} ?")
+    text = ", ".join(parts)
+    if not any(isinstance(d, str) for d in splits.data.values()):
+        text += " examples"
+    if splits.label_names:
+        text += f", {len(splits.label_names)} classes"
+    return text
 
 
 def training_texts(splits, task, max_texts=1_000_000):

@@ -86,6 +86,11 @@ def _read_file(path):
     else:
         with open(path, "rb") as f:
             data = f.read()
+    if not data.strip():
+        raise ValueError(
+            f"{path!r} is empty. Check that it is the file you meant and "
+            "that it was written completely."
+        )
     try:
         return path, data.decode("utf-8-sig")
     except UnicodeDecodeError as err:

@@ -20,13 +20,14 @@ translate to ``""`` with score 0; an empty text is classified as one
 unknown token; an empty prompt starts from BOS.
 """
 
-import json
 import os
 import time
 
 import keras
 import tensorflow as tf
 
+from keras_transformer import run
+from keras_transformer.errors import ConfigError, RunError
 from keras_transformer.inference.decoding_config import DecodingConfig
 from keras_transformer.inference.translator import decode_limit
 
@@ -235,13 +236,9 @@ def _next_version(export_dir):
 
 def server_for_run(workdir, decoding=None, max_new_tokens=100):
     """The serving module of a finished run (any task)."""
-    from keras_transformer.training.train import (
-        LABELS_FILE,
-        load_run,
-        translator_for,
-    )
+    from keras_transformer.training.train import translator_for
 
-    experiment, model, (source_tokenizer, target_tokenizer) = load_run(
+    experiment, model, (source_tokenizer, target_tokenizer) = run.load_run(
         workdir, compile=False
     )
     training = experiment.training
@@ -259,8 +256,7 @@ def server_for_run(workdir, decoding=None, max_new_tokens=100):
             decoding=translator.decoding,
         )
     if experiment.task == "classification":
-        with open(os.path.join(workdir, LABELS_FILE), encoding="utf-8") as f:
-            label_names = json.load(f)
+        label_names = run.read_json(run.path(workdir, run.LABELS_FILE))
         return ClassifierServer(
             model,
             source_tokenizer,
@@ -285,11 +281,16 @@ def export_run(
 ):
     """Exports a finished run as a SavedModel for TensorFlow Serving.
 
+    The SavedModel is written to a hidden temporary directory beside the
+    version directory and renamed into place only when complete, so a
+    server watching ``export_dir`` never sees half a version (TensorFlow
+    Serving only loads directories named by a number).
+
     Args:
         workdir: the run directory (``keras-transformer train``).
         export_dir: the model's base directory; the SavedModel goes to
             ``export_dir/<version>``.
-        version: the version number (default: one above the highest).
+        version: the version number, >= 1 (default: one above the highest).
         decoding: a ``DecodingConfig`` (default: the run's evaluation
             settings).
         max_new_tokens: tokens a language model generates per prompt.
@@ -297,16 +298,30 @@ def export_run(
     Returns:
         A dict with ``path``, ``version``, ``bytes`` and ``seconds``.
 
+    Raises:
+        ConfigError: ``version`` is not a positive integer.
+        RunError: ``workdir`` holds no finished run, ``export_dir`` is not
+            a writable directory, or the version exists.
+
     Example:
 
     >>> export_run("runs/demo", "exports/demo")["path"]
     'exports/demo/1'
     """
+    if version is not None and (
+        isinstance(version, bool) or not isinstance(version, int) or version < 1
+    ):
+        raise ConfigError(
+            f"The export version must be an integer >= 1; got {version!r}."
+        )
+    run.read_experiment(workdir)  # a clear error before any other work
+    run.check_writable(export_dir, "export")
+    run.remove_stale_temporaries(export_dir)
     if version is None:
         version = _next_version(export_dir)
     path = os.path.join(export_dir, str(version))
     if os.path.exists(path):
-        raise FileExistsError(
+        raise RunError(
             f"{path} already exists: choose another --version or remove it."
         )
     started = time.time()
@@ -315,9 +330,16 @@ def export_run(
     level = logger.level
     logger.setLevel("WARNING")  # not "INFO: Assets written to ..."
     try:
-        tf.saved_model.save(
-            server, path, signatures={"serving_default": server.serve}
-        )
+        with run.atomic_path(path) as temporary:
+            tf.saved_model.save(
+                server, temporary, signatures={"serving_default": server.serve}
+            )
+    except OSError as err:
+        problem = run.disk_problem(err) or str(err)
+        raise RunError(
+            f"Cannot write the SavedModel to {path}: {problem}. Nothing was "
+            "left behind; fix that and export again."
+        ) from None
     finally:
         logger.setLevel(level)
     size = sum(

@@ -10,6 +10,10 @@ from keras_transformer.inference.sampling import sample
 STRATEGIES = ("greedy", "beam", "sampling")
 
 
+def _nonneg(value):
+    return value >= 0
+
+
 @dataclasses.dataclass(frozen=True)
 class DecodingConfig:
     """A decoding strategy and its settings.
@@ -43,6 +47,33 @@ class DecodingConfig:
             raise ValueError(
                 f"Unknown decoding strategy {self.strategy!r}: choose one of "
                 f"{', '.join(STRATEGIES)}."
+            )
+        checks = (
+            ("beam_size", self.beam_size, int, lambda v: v >= 1, ">= 1"),
+            ("length_penalty", self.length_penalty, float, _nonneg, ">= 0"),
+            ("temperature", self.temperature, float, lambda v: v > 0, "> 0"),
+            ("top_k", self.top_k, int, _nonneg, ">= 0"),
+            ("top_p", self.top_p, float, lambda v: 0 < v <= 1, "in (0, 1]"),
+        )
+        for name, value, kind, valid, wanted in checks:
+            numeric = (int,) if kind is int else (int, float)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, numeric)
+                or not valid(value)
+            ):
+                raise ValueError(
+                    f"{name} must be {'an int' if kind is int else 'a number'}"
+                    f" {wanted}. Received: {name}={value!r}"
+                )
+        if self.seed is not None and (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or self.seed < 0
+        ):
+            raise ValueError(
+                "seed must be None or an int >= 0. Received: "
+                f"seed={self.seed!r}"
             )
 
     def search(self):

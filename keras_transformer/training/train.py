@@ -1,91 +1,57 @@
 """``train_and_evaluate``: the one training entry point, and ``evaluate``.
 
-A run lives in a work directory::
-
-    workdir/
-      config.yaml        the resolved experiment
-      tokenizer/         (or tokenizer_source/ and tokenizer_target/)
-      labels.json        class names (classification)
-      backup/            the last checkpoint (weights, optimizer, epoch)
-      logs/              TensorBoard logs
-      history.csv        loss and metrics per epoch (appended on resume)
-      model.keras        the final model
-      metrics.json       evaluation of the final model
-
+A run lives in a work directory (its layout is in ``keras_transformer.run``).
 Training checkpoints every ``training.steps_per_epoch`` steps (one Keras
-"epoch"); rerunning the same command after an interruption resumes from the
-last checkpoint, losing at most the steps since then.
+"epoch"); rerunning the same command after any stop (Ctrl-C, kill -9, a
+full disk, an error in the final evaluation) resumes from the last complete
+checkpoint, losing at most the steps since then. A finished run is not
+trained again; rerunning it with more ``training.steps`` trains on. One
+trainer at a time may use a run directory (``run.RunLock``).
 """
 
-import json
 import math
 import os
+import shutil
 import time
 
 import keras
 import tensorflow as tf
 
+from keras_transformer import run
 from keras_transformer.data import datasets, pipeline
-from keras_transformer.data.tokenizer import (
-    ByteTokenizer,
-    Tokenizer,
-    train_sentencepiece,
+from keras_transformer.data.tokenizer import ByteTokenizer, train_sentencepiece
+from keras_transformer.errors import (
+    DataError,
+    RunError,
+    TrainingDivergedError,
+    TrainingInterrupted,
 )
 from keras_transformer.evaluation import translation_metrics
-from keras_transformer.experiment import (
-    ConfigError,
-    Experiment,
-    experiment_from_dict,
-    save_experiment,
-)
+from keras_transformer.experiment import Experiment, save_experiment
 from keras_transformer.inference.translator import Translator
 from keras_transformer.models import (
     build_classifier,
     build_language_model,
     build_transformer,
 )
+from keras_transformer.run import load_run, read_experiment
 from keras_transformer.training import distribute
+from keras_transformer.training.callbacks import (
+    HistoryLogger,
+    StepCounter,
+    StepLimit,
+    StopOnNaN,
+)
+from keras_transformer.training.checkpoint import (
+    Checkpointer,
+    load_into,
+    restore_latest,
+)
 from keras_transformer.training.losses import (
     MaskedSparseCategoricalCrossentropy,
 )
 from keras_transformer.training.metrics import MaskedAccuracy, Perplexity
 from keras_transformer.training.schedule import TransformerSchedule
-
-CONFIG_FILE = "config.yaml"
-MODEL_FILE = "model.keras"
-METRICS_FILE = "metrics.json"
-LABELS_FILE = "labels.json"
-HISTORY_FILE = "history.csv"
-BACKUP_DIR = "backup"
-
-
-class TrainingDivergedError(RuntimeError):
-    """The loss became NaN or infinite."""
-
-
-class StopOnNaN(keras.callbacks.Callback):
-    """Stops training with a clear error when the loss is not finite."""
-
-    def __init__(self, backup_dir):
-        super().__init__()
-        self.backup_dir = backup_dir
-
-    def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            step = int(self.model.optimizer.iterations.numpy())
-            raise TrainingDivergedError(
-                f"The training loss became {float(loss)} at step {step}. The "
-                f"last good checkpoint is kept in {self.backup_dir}. Lower "
-                "training.lr_scale (or learning_rate), set training.clipnorm "
-                "(e.g. 1.0), or use training.mixed_precision: float32, then "
-                "rerun the same command to resume from that checkpoint."
-            )
-
-
-def _path(workdir, name):
-    return os.path.join(workdir, name)
-
 
 # ---------------------------------------------------------------- tokenizers
 
@@ -110,27 +76,59 @@ def tokenizers_for(experiment, splits, workdir):
         when the vocabulary is shared (and for one-sided tasks).
     """
     config = experiment.tokenizer
-    separate = experiment.task == "translation" and not config.shared
-    names = (
-        ["tokenizer_source", "tokenizer_target"] if separate else ["tokenizer"]
-    )
-    paths = [_path(workdir, name) for name in names]
+    names = run.tokenizer_names(experiment)
+    paths = [run.path(workdir, name) for name in names]
     if all(os.path.exists(path) for path in paths):
-        loaded = [Tokenizer.load(path) for path in paths]
-        return loaded[0], loaded[-1]
+        return run.load_tokenizers(workdir, experiment)
     texts = datasets.training_texts(splits, experiment.task)
     if experiment.task != "translation":
-        trained = [_train_tokenizer(config, texts)]
-    elif separate:
-        trained = [_train_tokenizer(config, side) for side in texts]
-    else:
-        trained = [_train_tokenizer(config, texts[0] + texts[1])]
+        texts = [texts]
+    elif len(names) == 1:
+        texts = [texts[0] + texts[1]]
+    started = time.time()
+    trained = [_train_tokenizer(config, side) for side in texts]
+    if config.type != "byte":
+        sizes = ", ".join(f"{t.vocab_size:,}" for t in trained)
+        print(
+            f"Tokenizer: SentencePiece {config.model_type}, {sizes} pieces, "
+            f"trained in {time.time() - started:.1f} s."
+        )
     for tokenizer, path in zip(trained, paths):
-        tokenizer.save(path)
+        with run.atomic_path(path) as temporary:
+            tokenizer.save(temporary)
     return trained[0], trained[-1]
 
 
 # ------------------------------------------------------------------ datasets
+
+
+def encode_split(experiment, split_data, tokenizers, training):
+    """One split as a ``tf.data`` dataset of encoded (unbatched) examples.
+
+    Training examples longer than ``training.max_length`` are dropped (as
+    the paper filters long sentences); evaluation examples are truncated.
+    """
+    source_tokenizer, target_tokenizer = tokenizers
+    max_length = experiment.training.max_length
+    if experiment.task == "language_modeling":
+        ids = source_tokenizer.tokenize(
+            tf.constant(split_data.splitlines(keepends=True) or [""])
+        ).flat_values
+        return pipeline.encode_language_model(ids, max_length)
+    if experiment.task == "classification":
+        return pipeline.encode_classification(
+            split_data,
+            source_tokenizer,
+            max_length,
+            add_bos=experiment.training.pooling == "first",
+        )
+    return pipeline.encode_translation(
+        split_data,
+        source_tokenizer,
+        target_tokenizer,
+        max_length,
+        truncate=not training,
+    )
 
 
 def make_dataset(experiment, split_data, tokenizers, training, seed_offset=0):
@@ -140,46 +138,23 @@ def make_dataset(experiment, split_data, tokenizers, training, seed_offset=0):
     """
     config = experiment.training
     seed = config.seed + seed_offset
-    source_tokenizer, target_tokenizer = tokenizers
-    max_length = config.max_length
+    dataset = encode_split(experiment, split_data, tokenizers, training)
     if experiment.task == "language_modeling":
-        text = split_data
-        ids = source_tokenizer.tokenize(
-            tf.constant(text.splitlines(keepends=True) or [""], tf.string)
-        ).flat_values
-        dataset = pipeline.encode_language_model(ids, max_length)
         if training:
             dataset = dataset.shuffle(10000, seed=seed).repeat()
         dataset = dataset.batch(config.batch_size, drop_remainder=training)
-        if not training:
-            dataset = _with_known_length(dataset)
-        return dataset.prefetch(tf.data.AUTOTUNE)
-    if experiment.task == "classification":
-        dataset = pipeline.encode_classification(
-            split_data,
-            source_tokenizer,
-            max_length,
-            add_bos=config.pooling == "first",
-        )
     else:
-        dataset = pipeline.encode_translation(
-            split_data,
-            source_tokenizer,
-            target_tokenizer,
-            max_length,
-            truncate=not training,
+        if training:
+            dataset = dataset.shuffle(20000, seed=seed).repeat()
+        dataset = pipeline.batch_by_tokens(
+            dataset,
+            config.batch_tokens,
+            config.max_length,
+            drop_remainder=training,
+            max_batch_size=config.batch_size
+            if experiment.task == "classification"
+            else None,
         )
-    if training:
-        dataset = dataset.shuffle(20000, seed=seed).repeat()
-    dataset = pipeline.batch_by_tokens(
-        dataset,
-        config.batch_tokens,
-        max_length,
-        drop_remainder=training,
-        max_batch_size=config.batch_size
-        if experiment.task == "classification"
-        else None,
-    )
     if not training:
         dataset = _with_known_length(dataset)
     return dataset.prefetch(tf.data.AUTOTUNE)
@@ -189,6 +164,63 @@ def _with_known_length(dataset):
     """Counts the batches of a finite dataset, so progress bars know it."""
     count = int(dataset.reduce(0, lambda count, _: count + 1))
     return dataset.apply(tf.data.experimental.assert_cardinality(count))
+
+
+def _is_empty(dataset):
+    return next(iter(dataset.take(1)), None) is None
+
+
+def check_splits(experiment, splits):
+    """Refuses empty training, validation or evaluation splits.
+
+    Raises:
+        DataError: naming the split and the settings that choose it.
+    """
+    for split in dict.fromkeys(
+        ("train", "validation", experiment.evaluation.split)
+    ):
+        data = splits[split]
+        if not data.strip() if isinstance(data, str) else _is_empty(data):
+            raise DataError(
+                f"The {split} split is empty: check data.path, "
+                "data.split_names and the split sizes or fractions."
+            )
+
+
+def check_data(experiment, splits, tokenizers):
+    """Refuses data that would train or evaluate nothing, before step 1.
+
+    After ``check_splits``, with the tokenizers: checks that the training
+    split keeps at least one example after encoding and length filtering,
+    and that the validation and evaluation splits yield examples.
+
+    Raises:
+        DataError: naming the split and the setting to change.
+    """
+    max_length = experiment.training.max_length
+    train = splits["train"]
+    if _is_empty(encode_split(experiment, train, tokenizers, training=True)):
+        if experiment.task == "language_modeling":
+            raise DataError(
+                "The training text is shorter than one example of "
+                f"training.max_length + 1 = {max_length + 1} tokens: use "
+                "more text or a smaller training.max_length."
+            )
+        raise DataError(
+            "No training example fits in training.max_length="
+            f"{max_length} tokens (with BOS/EOS), so nothing would be "
+            "trained: raise training.max_length."
+        )
+    for split in dict.fromkeys(("validation", experiment.evaluation.split)):
+        data = _limit_split(splits[split], experiment)
+        # (Only a text shorter than one window can encode to nothing.)
+        if _is_empty(encode_split(experiment, data, tokenizers, False)):
+            raise DataError(
+                f"The {split} split yields no examples: a text must be "
+                f"longer than training.max_length + 1 = {max_length + 1} "
+                "tokens. Check data.path, data.split_names and the split "
+                "fractions, or use a smaller training.max_length."
+            )
 
 
 # ------------------------------------------------------------------- models
@@ -262,56 +294,163 @@ def compile_model(model, experiment, jit_compile):
 
 # ---------------------------------------------------------------- workdir
 
+# Files derived from the task, data and tokenizer settings: a run that
+# never trained a step starts over without them when those settings change.
+_DERIVED = run.TOKENIZER_DIRS + (run.LABELS_FILE,)
 
-def _check_workdir(experiment, workdir):
-    """Refuses to resume a work directory of a different experiment."""
-    path = _path(workdir, CONFIG_FILE)
-    if not os.path.exists(path):
+
+def _derived_from(key):
+    return key == "task" or key.startswith(("data.", "tokenizer."))
+
+
+def _check_resume(experiment, state, workdir):
+    """Refuses to continue a run whose experiment differs in a way that
+    would change its meaning; reports the settings that did change.
+
+    Nothing in ``workdir`` is modified when a run is refused.
+    """
+    saved = state.experiment
+    if saved is None:
+        if state.started:
+            raise RunError(
+                f"{workdir} holds checkpoints or a model but no "
+                f"{run.CONFIG_FILE}: it cannot be resumed safely. Use a new "
+                "--workdir."
+            )
         return
-    import yaml
-
-    with open(path, encoding="utf-8") as handle:
-        saved = yaml.safe_load(handle)
-    current = experiment.to_dict()
-    # Training longer (or evaluating differently) may resume the same run.
-    for section, key in (("training", "steps"),):
-        saved.get(section, {}).pop(key, None)
-        current.get(section, {}).pop(key, None)
-    saved.pop("evaluation", None)
-    current.pop("evaluation", None)
-    if saved != current:
-        raise ConfigError(
-            f"{workdir} holds a run of a different experiment (see its "
-            f"{CONFIG_FILE}). Use a new --workdir, or delete this one to "
-            "start over."
+    allowed, forbidden = run.resume_differences(saved, experiment)
+    if forbidden and not state.started:
+        print(
+            f"{workdir} holds a run that never trained a step, of another "
+            f"experiment ({run.describe_differences(forbidden)}); starting "
+            "it over."
         )
+        if any(_derived_from(key) for key, _, _ in forbidden):
+            for name in _DERIVED:
+                target = run.path(workdir, name)
+                if os.path.isdir(target):
+                    shutil.rmtree(target)
+                elif os.path.exists(target):
+                    os.remove(target)
+        return
+    if forbidden:
+        changeable = ", ".join(run.CHANGEABLE_ON_RESUME)
+        raise RunError(
+            f"{workdir} holds a run of a different experiment "
+            f"({run.describe_differences(forbidden)}). Only these settings "
+            f"may change when a run resumes: {changeable}. Use a new "
+            f"--workdir, or delete {workdir} to start over."
+        )
+    newest = state.newest_step
+    if newest is not None and experiment.training.steps < newest:
+        raise RunError(
+            f"{workdir} has already trained {newest} steps; "
+            f"training.steps={experiment.training.steps} would throw some "
+            f"away. Use training.steps >= {newest} (more steps train on), "
+            "or a new --workdir."
+        )
+    if allowed and state.started and newest != experiment.training.steps:
+        print(f"Changed settings: {run.describe_differences(allowed)}.")
 
 
-def _resumed_epoch(workdir):
-    path = _path(_path(workdir, BACKUP_DIR), "training_metadata.json")
-    if not os.path.exists(path):
-        return 0
-    with open(path, encoding="utf-8") as handle:
-        return int(json.load(handle).get("epoch", 0))
-
-
-def prepare(experiment, workdir):
-    """Loads data and tokenizers of a run (training them if needed)."""
+def load_data(experiment):
+    """The experiment's splits, checked for emptiness, with a summary."""
+    started = time.time()
     splits = datasets.load_splits(experiment.data, experiment.task)
+    print(f"Data: {datasets.describe(splits)} ({time.time() - started:.1f} s).")
+    check_splits(experiment, splits)
+    return splits
+
+
+def prepare(experiment, workdir, splits=None):
+    """Loads data and tokenizers of a run (training them if needed)."""
+    if splits is None:
+        splits = load_data(experiment)
     tokenizers = tokenizers_for(experiment, splits, workdir)
-    if experiment.task == "classification":
-        labels_path = _path(workdir, LABELS_FILE)
+    if splits.label_names:
+        labels_path = run.path(workdir, run.LABELS_FILE)
         if not os.path.exists(labels_path):
-            with open(labels_path, "w", encoding="utf-8") as handle:
-                json.dump(splits.label_names, handle)
+            run.write_json(labels_path, splits.label_names)
     return splits, tokenizers
+
+
+def _restore(model, workdir, state, steps_per_epoch):
+    """Loads the newest usable training state into ``model``.
+
+    Returns:
+        ``(step, source)``: the step restored (0 for a fresh start) and a
+        description of where it came from (None for a fresh start).
+    """
+    backup_dir = run.path(workdir, run.BACKUP_DIR)
+    model_path = run.path(workdir, run.MODEL_FILE)
+    try:
+        checkpoint = restore_latest(model, backup_dir, steps_per_epoch)
+    except RunError:
+        if not state.has_model:
+            raise
+        print(
+            f"WARNING: no usable checkpoint in {backup_dir}; continuing "
+            f"from {model_path} instead."
+        )
+        checkpoint = None
+    if checkpoint is not None:
+        return checkpoint.step, checkpoint.name
+    if not state.has_model:
+        return 0, None
+    final = run.Checkpoint(model_path, state.trained_steps)
+    try:
+        load_into(model, final)
+    except RunError as err:
+        raise RunError(
+            f"{model_path} cannot be used ({err}) and no checkpoint is "
+            f"left in {backup_dir}. Train again in a new --workdir."
+        ) from None
+    if final.step is None:  # stored before its step was recorded
+        iterations = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+        accumulation = model.optimizer.gradient_accumulation_steps or 1
+        final.step = iterations * accumulation
+    return final.step, run.MODEL_FILE
+
+
+def _finished_metrics(experiment, state, workdir):
+    """The stored metrics when the run is complete, else None.
+
+    A complete run whose evaluation settings changed is evaluated again
+    (None); other changes cannot apply to a complete run and are reported.
+    """
+    if not state.has_model or state.trained_steps != experiment.training.steps:
+        return None
+    allowed, _ = run.resume_differences(state.experiment, experiment)
+    if any(key.startswith("evaluation.") for key, _, _ in allowed):
+        print("The run is trained; evaluating it with the new settings.")
+        return None
+    if allowed:
+        print(
+            f"The run is complete, so these changes have no effect: "
+            f"{run.describe_differences(allowed)}."
+        )
+    model_path = run.path(workdir, run.MODEL_FILE)
+    try:
+        run.check_keras_file(model_path)
+    except RunError as err:
+        if state.checkpoints:
+            print(f"WARNING: {err} Writing it again from the checkpoint.")
+            return None
+        raise RunError(
+            f"{err} No checkpoint is left to write it again from: train "
+            "again in a new --workdir."
+        ) from None
+    return state.metrics
 
 
 def train_and_evaluate(experiment: Experiment, workdir, verbose=1):
     """Trains the experiment's model in ``workdir`` and evaluates it.
 
     Resumes from ``workdir`` when it holds an interrupted run of the same
-    experiment; returns the stored metrics when the run is complete.
+    experiment; trains on when ``training.steps`` grew; returns the stored
+    metrics when the run is complete. Everything is checked before the
+    first step: the settings, that ``workdir`` is writable and not in use,
+    that the data holds examples.
 
     Args:
         experiment: an ``Experiment`` (see ``load_experiment``).
@@ -319,14 +458,39 @@ def train_and_evaluate(experiment: Experiment, workdir, verbose=1):
         verbose: Keras verbosity (1: progress bars).
 
     Returns:
-        The evaluation metrics (also written to ``workdir/metrics.json``).
+        The evaluation metrics (also written to ``workdir/metrics.json``),
+        with ``steps``, the number of training steps of the model.
+
+    Raises:
+        RunError: ``workdir`` is in use, damaged, or holds another run.
+        DataError: the data would train or evaluate nothing.
+        TrainingDivergedError: the loss became NaN (resumable).
+        TrainingInterrupted: Ctrl-C or SIGTERM (resumable).
     """
     config = experiment.training
     strategy = distribute.get_strategy(config.strategy, config.tpu)
     workdir = distribute.worker_workdir(strategy, workdir)
-    os.makedirs(workdir, exist_ok=True)
-    _check_workdir(experiment, workdir)
-    save_experiment(experiment, _path(workdir, CONFIG_FILE))
+    run.check_writable(workdir, "train")
+    with run.RunLock(workdir) as lock:
+        if lock.stale_holder:
+            print(
+                f"Took over the lock of PID {lock.stale_holder.get('pid')}, "
+                "which is no longer running."
+            )
+        for directory in (workdir, run.path(workdir, run.BACKUP_DIR)):
+            run.remove_stale_temporaries(directory)
+        return _train_and_evaluate(experiment, workdir, strategy, verbose)
+
+
+def _train_and_evaluate(experiment, workdir, strategy, verbose):
+    config = experiment.training
+    state = run.run_state(workdir)
+    _check_resume(experiment, state, workdir)
+    metrics = _finished_metrics(experiment, state, workdir)
+    if metrics is not None:
+        print(f"{workdir} holds a finished run; its metrics:")
+        shutil.rmtree(run.path(workdir, run.BACKUP_DIR), ignore_errors=True)
+        return metrics
     keras.utils.set_random_seed(config.seed)
     policy = distribute.resolve_mixed_precision(
         config.mixed_precision, strategy
@@ -335,20 +499,81 @@ def train_and_evaluate(experiment: Experiment, workdir, verbose=1):
     distribute.set_precision(policy)
 
     started = time.time()
-    splits, tokenizers = prepare(experiment, workdir)
-    model_path = _path(workdir, MODEL_FILE)
-    metrics_path = _path(workdir, METRICS_FILE)
-    if os.path.exists(model_path) and os.path.exists(metrics_path):
-        print(f"{workdir} holds a finished run; its metrics:")
-        with open(metrics_path, encoding="utf-8") as handle:
-            return json.load(handle)
-
-    epochs = math.ceil(config.steps / config.steps_per_epoch)
-    initial_epoch = _resumed_epoch(workdir)
-    if initial_epoch:
+    splits = load_data(experiment)
+    # From here on the run's files derive from this experiment.
+    save_experiment(experiment, run.path(workdir, run.CONFIG_FILE))
+    splits, tokenizers = prepare(experiment, workdir, splits)
+    check_data(experiment, splits, tokenizers)
+    backup_dir = run.path(workdir, run.BACKUP_DIR)
+    num_classes = len(splits.label_names) if splits.label_names else None
+    with strategy.scope():
+        model = build_model(experiment, tokenizers, num_classes)
+        compile_model(model, experiment, jit_compile)
+    print(
+        f"{experiment.task}: {model.count_params():,} parameters, "
+        f"precision {policy}, XLA {'on' if jit_compile else 'off'}, "
+        f"{strategy.num_replicas_in_sync} replica(s)."
+    )
+    with strategy.scope():
+        start_step, source = _restore(
+            model, workdir, state, config.steps_per_epoch
+        )
+    counter = StepCounter(start_step)
+    if start_step < config.steps:
+        _fit(
+            experiment,
+            model,
+            splits,
+            tokenizers,
+            workdir,
+            counter,
+            source,
+            verbose,
+        )
+    else:
         print(
-            f"Resuming from the checkpoint after epoch {initial_epoch} "
-            f"(step {initial_epoch * config.steps_per_epoch})."
+            f"Training is complete ({start_step} steps, {source}); evaluating."
+        )
+    if source != run.MODEL_FILE or counter.step != start_step:
+        with run.atomic_path(run.path(workdir, run.MODEL_FILE)) as temporary:
+            model.save(temporary)
+    train_seconds = time.time() - started
+    try:
+        metrics = evaluate_model(
+            experiment,
+            model,
+            splits,
+            tokenizers,
+            experiment.evaluation.split,
+            verbose=verbose,
+        )
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(
+            f"Interrupted during the final evaluation. Training is complete "
+            f"and saved ({counter.step} steps): rerun the same command to "
+            "evaluate."
+        ) from None
+    metrics["steps"] = counter.step
+    metrics["train_seconds"] = round(train_seconds, 1)
+    run.write_json(run.path(workdir, run.METRICS_FILE), metrics)
+    shutil.rmtree(backup_dir, ignore_errors=True)
+    return metrics
+
+
+def _fit(
+    experiment, model, splits, tokenizers, workdir, counter, source, verbose
+):
+    """Runs ``fit`` from ``counter.step`` to ``training.steps``."""
+    config = experiment.training
+    start_step = counter.step
+    epoch_length = config.steps_per_epoch
+    initial_epoch = math.ceil(start_step / epoch_length)
+    remaining = config.steps - start_step
+    epochs = initial_epoch + math.ceil(remaining / epoch_length)
+    if source:
+        print(
+            f"Resuming from {source} (step {start_step}); training to step "
+            f"{config.steps}."
         )
     # A different shuffle order after a resume, reproducible from the seed.
     train_data = make_dataset(
@@ -364,47 +589,55 @@ def train_and_evaluate(experiment: Experiment, workdir, verbose=1):
         tokenizers,
         training=False,
     )
-    num_classes = len(splits.label_names) if splits.label_names else None
-    with strategy.scope():
-        model = build_model(experiment, tokenizers, num_classes)
-        compile_model(model, experiment, jit_compile)
-    print(
-        f"{experiment.task}: {model.count_params():,} parameters, "
-        f"precision {policy}, XLA {'on' if jit_compile else 'off'}, "
-        f"{strategy.num_replicas_in_sync} replica(s)."
+    checkpointer = Checkpointer(
+        run.path(workdir, run.BACKUP_DIR),
+        counter,
+        saved_step=start_step if source else None,
     )
-    backup_dir = _path(workdir, BACKUP_DIR)
     callbacks = [
-        keras.callbacks.BackupAndRestore(
-            backup_dir, save_freq="epoch", double_checkpoint=True
+        counter,  # first: the others read its step
+        StopOnNaN(checkpointer),
+        StepLimit(counter, config.steps),
+        HistoryLogger(
+            run.path(workdir, run.HISTORY_FILE),
+            counter,
+            initial_step=start_step,
+            steps_per_epoch=epoch_length,
         ),
-        StopOnNaN(backup_dir),
-        keras.callbacks.TensorBoard(_path(workdir, "logs")),
-        keras.callbacks.CSVLogger(_path(workdir, HISTORY_FILE), append=True),
+        checkpointer,
+        keras.callbacks.TensorBoard(run.path(workdir, run.LOG_DIR)),
     ]
-    model.fit(
-        train_data,
-        epochs=epochs,
-        steps_per_epoch=config.steps_per_epoch,
-        validation_data=validation_data,
-        callbacks=callbacks,
-        shuffle=False,  # the pipeline shuffles
-        verbose=verbose,
-    )
-    model.save(model_path)
-    train_seconds = time.time() - started
-    metrics = evaluate_model(
-        experiment,
-        model,
-        splits,
-        tokenizers,
-        experiment.evaluation.split,
-        verbose=verbose,
-    )
-    metrics["train_seconds"] = round(train_seconds, 1)
-    with open(metrics_path, "w", encoding="utf-8") as handle:
-        json.dump(metrics, handle, indent=2)
-    return metrics
+    try:
+        model.fit(
+            train_data,
+            initial_epoch=initial_epoch,
+            epochs=epochs,
+            steps_per_epoch=epoch_length,
+            validation_data=validation_data,
+            callbacks=callbacks,
+            shuffle=False,  # the pipeline shuffles
+            verbose=verbose,
+        )
+    except KeyboardInterrupt:
+        # What is on disk, whatever the moment of the interruption.
+        checkpoints = run.list_checkpoints(
+            run.path(workdir, run.BACKUP_DIR), epoch_length
+        )
+        resume = (
+            f"resume from step {checkpoints[0].step}"
+            if checkpoints
+            else "start again from step 0 (no checkpoint was written yet)"
+        )
+        raise TrainingInterrupted(
+            f"Interrupted at step {counter.step}: rerun the same command to "
+            f"{resume}."
+        ) from None
+    if counter.step < config.steps:
+        raise DataError(
+            f"Training stopped after {counter.step} of {config.steps} steps: "
+            "the training data ran out. Check the training split and "
+            "training.max_length."
+        )
 
 
 def _limit_split(split_data, experiment):
@@ -472,48 +705,6 @@ def translator_for(experiment, model, tokenizers, decoding=None):
     )
 
 
-def read_experiment(workdir):
-    """The ``Experiment`` stored in a run directory."""
-    import yaml
-
-    config_path = _path(workdir, CONFIG_FILE)
-    if not os.path.exists(config_path):
-        raise FileNotFoundError(
-            f"{config_path} does not exist: {workdir} holds no run. Train "
-            f"first: keras-transformer train CONFIG --workdir {workdir}"
-        )
-    with open(config_path, encoding="utf-8") as handle:
-        return experiment_from_dict(yaml.safe_load(handle))
-
-
-def load_run(workdir, compile=True):
-    """The experiment, model and tokenizers of a finished run.
-
-    Args:
-        compile: restore the optimizer and losses too (False for
-            inference and export: smaller and faster).
-    """
-    config_path = _path(workdir, CONFIG_FILE)
-    model_path = _path(workdir, MODEL_FILE)
-    for path in (config_path, model_path):
-        if not os.path.exists(path):
-            raise FileNotFoundError(
-                f"{path} does not exist: {workdir} holds no finished run. "
-                "Train first: keras-transformer train CONFIG --workdir "
-                f"{workdir}"
-            )
-    experiment = read_experiment(workdir)
-    model = keras.saving.load_model(model_path, compile=compile)
-    separate = (
-        experiment.task == "translation" and not experiment.tokenizer.shared
-    )
-    names = (
-        ["tokenizer_source", "tokenizer_target"] if separate else ["tokenizer"]
-    )
-    loaded = [Tokenizer.load(_path(workdir, name)) for name in names]
-    return experiment, model, (loaded[0], loaded[-1])
-
-
 def evaluate(workdir, split="test", verbose=1, decoding=None):
     """Recomputes ``metrics.json`` of a finished run on ``split``.
 
@@ -523,7 +714,8 @@ def evaluate(workdir, split="test", verbose=1, decoding=None):
     Returns:
         The metrics dict.
     """
-    experiment, model, tokenizers = load_run(workdir)
+    experiment, model, tokenizers = run.load_run(workdir)
+    run.check_writable(workdir, "write the evaluation")
     splits = datasets.load_splits(experiment.data, experiment.task)
     metrics = evaluate_model(
         experiment,
@@ -535,14 +727,13 @@ def evaluate(workdir, split="test", verbose=1, decoding=None):
         decoding=decoding,
     )
     previous = {}
-    metrics_path = _path(workdir, METRICS_FILE)
+    metrics_path = run.path(workdir, run.METRICS_FILE)
     if os.path.exists(metrics_path):
-        with open(metrics_path, encoding="utf-8") as handle:
-            previous = json.load(handle)
-    if "train_seconds" in previous:
-        metrics["train_seconds"] = previous["train_seconds"]
-    with open(metrics_path, "w", encoding="utf-8") as handle:
-        json.dump(metrics, handle, indent=2)
+        previous = run.read_json(metrics_path)
+    for key in ("train_seconds", "steps"):
+        if key in previous:
+            metrics[key] = previous[key]
+    run.write_json(metrics_path, metrics)
     return metrics
 
 
@@ -553,4 +744,5 @@ __all__ = [
     "load_run",
     "read_experiment",
     "train_and_evaluate",
+    "translator_for",
 ]

@@ -8,10 +8,12 @@ import sys
 import numpy as np
 import pytest
 
+from keras_transformer.errors import RunError
 from keras_transformer.export import export_run
 from keras_transformer.inference import greedy_decode
 from keras_transformer.inference.decoding_config import DecodingConfig
-from keras_transformer.training.train import load_run, translator_for
+from keras_transformer.run import load_run
+from keras_transformer.training.train import translator_for
 
 pytestmark = pytest.mark.slow
 
@@ -97,7 +99,7 @@ def test_translation_export_serves_in_a_fresh_process(
     assert (
         export_run(translation_run, export_dir, decoding=greedy)["version"] == 2
     )
-    with pytest.raises(FileExistsError, match="already exists"):
+    with pytest.raises(RunError, match="already exists"):
         export_run(translation_run, export_dir, version=1)
 
 

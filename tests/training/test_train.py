@@ -1,24 +1,18 @@
 """End-to-end training through ``train_and_evaluate`` and the CLI."""
 
+import csv
 import json
 import math
 import os
-import subprocess
-import sys
-import time
 
 import keras
 import numpy as np
 import pytest
 
-from keras_transformer.experiment import ConfigError, experiment_from_dict
-from keras_transformer.training.train import (
-    StopOnNaN,
-    TrainingDivergedError,
-    evaluate,
-    load_run,
-    train_and_evaluate,
-)
+from keras_transformer.errors import DataError, RunError
+from keras_transformer.experiment import experiment_from_dict
+from keras_transformer.run import load_run
+from keras_transformer.training.train import evaluate, train_and_evaluate
 
 TINY = {
     "task": "translation",
@@ -55,6 +49,15 @@ def _experiment(**sections):
     return experiment_from_dict(values)
 
 
+def _history_steps(workdir):
+    with open(os.path.join(workdir, "history.csv"), newline="") as handle:
+        return [int(row["step"]) for row in csv.DictReader(handle)]
+
+
+def _optimizer_steps(workdir):
+    return int(load_run(workdir)[1].optimizer.iterations.numpy())
+
+
 @pytest.mark.slow
 def test_train_and_evaluate_writes_a_complete_workdir(tmp_path):
     workdir = str(tmp_path / "run")
@@ -62,12 +65,15 @@ def test_train_and_evaluate_writes_a_complete_workdir(tmp_path):
     for name in ("config.yaml", "model.keras", "metrics.json", "tokenizer"):
         assert os.path.exists(os.path.join(workdir, name)), name
     assert os.listdir(os.path.join(workdir, "logs"))
+    assert not os.path.exists(os.path.join(workdir, "backup"))
     for key in ("loss", "accuracy", "bleu", "exact_match", "chrf"):
         assert key in metrics
     assert math.isfinite(metrics["loss"])
+    assert metrics["steps"] == 40
     assert len(metrics["examples"]) == 2
     with open(os.path.join(workdir, "metrics.json")) as handle:
         assert json.load(handle)["bleu"] == metrics["bleu"]
+    assert _history_steps(workdir) == [20, 40]
 
     experiment, model, tokenizers = load_run(workdir)
     assert experiment.training.steps == 40
@@ -81,102 +87,105 @@ def test_train_and_evaluate_writes_a_complete_workdir(tmp_path):
     validation = evaluate(workdir, split="validation", verbose=0)
     assert validation["split"] == "validation"
 
-    # A different experiment may not reuse the work directory.
-    with pytest.raises(ConfigError, match="different experiment"):
+    # A different experiment may not reuse the work directory; nothing in
+    # it changes.
+    config = (tmp_path / "run" / "config.yaml").read_bytes()
+    with pytest.raises(RunError, match=r"different experiment.*d_model"):
         train_and_evaluate(
             _experiment(model={"d_model": 64}), workdir, verbose=0
         )
-
-
-def test_stop_on_nan_raises_a_clear_error():
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile("adam", "mse")
-    callback = StopOnNaN("/tmp/backup")
-    callback.set_model(model)
-    callback.on_train_batch_end(0, {"loss": 1.5})
-    with pytest.raises(TrainingDivergedError, match="clipnorm"):
-        callback.on_train_batch_end(1, {"loss": float("nan")})
-
-
-def _cli(*args):
-    return [sys.executable, "-m", "keras_transformer", *args]
-
-
-def _write_config(tmp_path, steps):
-    import yaml
-
-    values = json.loads(json.dumps(TINY))
-    values["training"].update({"steps": steps, "steps_per_epoch": 10})
-    path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(values))
-    return str(path)
+    assert (tmp_path / "run" / "config.yaml").read_bytes() == config
 
 
 @pytest.mark.slow
-def test_cli_resumes_after_being_killed(tmp_path):
-    config = _write_config(tmp_path, steps=60)
+def test_more_steps_train_on_and_fewer_are_refused(tmp_path, capsys):
     workdir = str(tmp_path / "run")
-    metadata = os.path.join(workdir, "backup", "training_metadata.json")
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    first = subprocess.Popen(
-        _cli("train", config, "--workdir", workdir),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
+    train_and_evaluate(_experiment(training={"steps": 20}), workdir, verbose=0)
+    # 20 more steps, not a multiple of the 20-step epoch: exactly 35.
+    metrics = train_and_evaluate(
+        _experiment(training={"steps": 35, "clipnorm": 1.0}),
+        workdir,
+        verbose=0,
     )
-    deadline = time.time() + 300
-    while time.time() < deadline and first.poll() is None:
-        if os.path.exists(metadata):
-            with open(metadata) as handle:
-                try:
-                    epoch = json.load(handle)["epoch"]
-                except ValueError:  # being written
-                    epoch = 0
-            if epoch >= 2:
-                break
-        time.sleep(0.2)
-    assert first.poll() is None, "training ended before it could be killed"
-    first.kill()
-    first.wait()
-    assert not os.path.exists(os.path.join(workdir, "model.keras"))
+    output = capsys.readouterr().out
+    assert "Resuming from model.keras (step 20); training to step 35" in output
+    assert "training.clipnorm: None -> 1.0" in output
+    assert metrics["steps"] == 35
+    assert _optimizer_steps(workdir) == 35
+    assert _history_steps(workdir) == [20, 35]
 
-    second = subprocess.run(
-        _cli("train", config, "--workdir", workdir),
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
+    # Fewer steps than trained: refused, and config.yaml stays as it was.
+    config = (tmp_path / "run" / "config.yaml").read_bytes()
+    with pytest.raises(RunError, match="already trained 35 steps"):
+        train_and_evaluate(
+            _experiment(training={"steps": 30}), workdir, verbose=0
+        )
+    assert (tmp_path / "run" / "config.yaml").read_bytes() == config
+
+    # New evaluation settings evaluate the trained model again, untrained.
+    metrics = train_and_evaluate(
+        _experiment(
+            training={"steps": 35, "clipnorm": 1.0},
+            evaluation={"decode": "greedy"},
+        ),
+        workdir,
+        verbose=0,
     )
-    assert second.returncode == 0, second.stderr[-3000:]
-    assert "Resuming from the checkpoint after epoch" in second.stdout
-    resumed_epoch = int(second.stdout.split("after epoch ")[1].split()[0])
-    assert resumed_epoch >= 2
-    assert '"bleu"' in second.stdout
-    _, model, _ = load_run(workdir)
-    # Every step was run exactly once in total.
-    assert model.optimizer.iterations.numpy() == 60
+    assert metrics["decode"] == "greedy" and metrics["steps"] == 35
+    assert _optimizer_steps(workdir) == 35
 
 
-def test_cli_reports_config_errors(tmp_path):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("training:\n  stepz: 3\n")
-    result = subprocess.run(
-        _cli("train", str(bad), "--workdir", str(tmp_path / "w")),
-        capture_output=True,
-        text=True,
-        timeout=300,
+def test_a_failed_start_does_not_block_the_corrected_rerun(tmp_path, capsys):
+    workdir = str(tmp_path / "run")
+    with pytest.raises(DataError, match="training.max_length=3"):
+        train_and_evaluate(
+            _experiment(training={"max_length": 3}), workdir, verbose=0
+        )
+    capsys.readouterr()
+    with pytest.raises(DataError):  # another setting, the same mistake
+        train_and_evaluate(
+            _experiment(training={"max_length": 3, "batch_tokens": 300}),
+            workdir,
+            verbose=0,
+        )
+    assert "starting it over" in capsys.readouterr().out
+    # Corrected (and with another vocabulary): no refusal, a new tokenizer.
+    experiment = _experiment(
+        training={"steps": 2, "steps_per_epoch": 2},
+        tokenizer={"vocab_size": 50},
     )
-    assert result.returncode == 1
-    assert "training.stepz" in result.stderr
-    assert "Traceback" not in result.stderr
-    missing = subprocess.run(
-        _cli("evaluate", "--workdir", str(tmp_path / "nothing")),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert missing.returncode == 1
-    assert "holds no" in missing.stderr and "Train first" in missing.stderr
+    metrics = train_and_evaluate(experiment, workdir, verbose=0)
+    assert metrics["steps"] == 2
+    assert load_run(workdir)[2][0].vocab_size == 50
+
+
+@pytest.mark.parametrize(
+    "task, text, message",
+    [
+        ("language_modeling", "x" * 100, "shorter than one example"),
+        ("language_modeling", " \n", r"data\.txt' is empty"),
+        ("classification", "", r"data\.txt' is empty"),
+    ],
+)
+def test_data_that_would_train_nothing_is_refused(
+    tmp_path, task, text, message
+):
+    path = tmp_path / "data.txt"
+    path.write_text(text)
+    values = json.loads(json.dumps(TINY))
+    values["task"] = task
+    values["data"] = {
+        "source": "files",
+        "format": "text" if task == "language_modeling" else "labelled",
+        "path": str(path),
+    }
+    values["tokenizer"] = {"type": "byte"}
+    values["training"]["max_length"] = 128
+    with pytest.raises((DataError, ValueError), match=message):
+        train_and_evaluate(
+            experiment_from_dict(values), str(tmp_path / "run"), verbose=0
+        )
+    assert not os.path.exists(tmp_path / "run" / "model.keras")
 
 
 def test_classification_and_language_model_train(tmp_path):

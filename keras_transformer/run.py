@@ -1,0 +1,648 @@
+"""The run directory: its files, atomic writes, the lock, loading a run.
+
+A run lives in a work directory::
+
+    workdir/
+      config.yaml        the resolved experiment (written once the data and
+                         settings are checked)
+      tokenizer/         (or tokenizer_source/ and tokenizer_target/)
+      labels.json        class names (classification)
+      backup/            checkpoints ckpt-<step>.keras, the newest two; kept
+                         until metrics.json is written
+      logs/              TensorBoard logs
+      history.csv        loss and metrics per epoch, with the step
+      model.keras        the final model (with its optimizer state)
+      metrics.json       evaluation of the final model, with its step count
+      eval/              results of ``keras-transformer evaluate``
+      .lock              held by the live trainer
+
+Every file is written to a temporary name in the same directory and moved
+into place with ``os.replace`` once complete, so a stop at any moment
+leaves either the old file or the new one, never half of one.
+
+This module imports neither TensorFlow nor Keras at import time.
+"""
+
+import contextlib
+import dataclasses
+import errno
+import json
+import os
+import re
+import shutil
+import socket
+import time
+import zipfile
+
+from keras_transformer.errors import ConfigError, RunError
+
+CONFIG_FILE = "config.yaml"
+MODEL_FILE = "model.keras"
+METRICS_FILE = "metrics.json"
+LABELS_FILE = "labels.json"
+HISTORY_FILE = "history.csv"
+BACKUP_DIR = "backup"
+LOG_DIR = "logs"
+EVAL_DIR = "eval"
+LOCK_FILE = ".lock"
+TOKENIZER_DIRS = ("tokenizer", "tokenizer_source", "tokenizer_target")
+TEMPORARY_MARK = ".tmp-"
+
+# Settings that may differ when a run resumes: how long and how fast it
+# trains, and everything about evaluation. Anything else (data, tokenizer,
+# model, optimizer kind, batching, seed) would make the checkpoint the
+# result of a different experiment.
+CHANGEABLE_ON_RESUME = (
+    "training.steps",
+    "training.clipnorm",
+    "training.learning_rate",
+    "training.lr_scale",
+    "training.warmup_steps",
+    "training.label_smoothing",
+    "training.weight_decay",
+    "training.jit_compile",
+    "training.strategy",
+    "training.tpu",
+    "evaluation.*",
+)
+
+
+def path(workdir, name):
+    """``workdir/name``."""
+    return os.path.join(workdir, name)
+
+
+# ------------------------------------------------------------ atomic writes
+
+
+def _temporary_name(target):
+    """A hidden name beside ``target`` that keeps its suffix."""
+    directory, name = os.path.split(os.path.abspath(target))
+    return os.path.join(directory, f"{TEMPORARY_MARK}{os.getpid()}-{name}")
+
+
+def _fsync_directory(directory):
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def _remove(target):
+    if os.path.isdir(target) and not os.path.islink(target):
+        shutil.rmtree(target, ignore_errors=True)
+    elif os.path.lexists(target):
+        with contextlib.suppress(OSError):
+            os.remove(target)
+
+
+@contextlib.contextmanager
+def atomic_path(target):
+    """Yields a temporary path; moves it to ``target`` when the block ends.
+
+    The temporary path is in ``target``'s directory and ends with the same
+    name (so ``.keras`` stays the suffix). It may become a file or a
+    directory (a directory cannot replace an existing non-empty one: that
+    raises ``OSError``). If the block raises, the temporary path is removed
+    and ``target`` is untouched.
+
+    Example:
+
+    >>> with atomic_path("run/model.keras") as temporary:
+    ...     model.save(temporary)
+    """
+    temporary = _temporary_name(target)
+    _remove(temporary)
+    try:
+        yield temporary
+        if os.path.isfile(temporary):
+            with open(temporary, "rb") as handle:
+                os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        _remove(temporary)
+        raise
+    _fsync_directory(os.path.dirname(os.path.abspath(target)))
+
+
+def write_text(target, text):
+    """Writes ``text`` (UTF-8) to ``target`` atomically."""
+    with atomic_path(target) as temporary:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+
+
+def write_json(target, value):
+    """Writes ``value`` as indented JSON to ``target`` atomically."""
+    write_text(target, json.dumps(value, indent=2) + "\n")
+
+
+def read_json(target, what=None):
+    """The JSON value in ``target``; a ``RunError`` naming it if damaged."""
+    try:
+        with open(target, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise RunError(
+            f"{target} is damaged ({what or 'not valid JSON'}: {err}). "
+            "Delete it to have it written again."
+        ) from None
+
+
+def remove_stale_temporaries(directory):
+    """Removes temporary files left in ``directory`` by dead processes."""
+    if not os.path.isdir(directory):
+        return
+    for name in os.listdir(directory):
+        if not name.startswith(TEMPORARY_MARK):
+            continue
+        pid = name[len(TEMPORARY_MARK) :].split("-", 1)[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            _remove(os.path.join(directory, name))
+
+
+def process_alive(pid):
+    """Whether a process with this PID runs on this machine."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# ------------------------------------------------------------- disk errors
+
+_DISK_PROBLEMS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
+
+
+def disk_problem(err):
+    """A short description of a disk ``OSError``, or None for others."""
+    return _DISK_PROBLEMS.get(getattr(err, "errno", None))
+
+
+def check_writable(directory, purpose="write results"):
+    """Creates ``directory`` if needed and checks a file can be written.
+
+    Raises:
+        RunError: naming the directory, the reason and the fix.
+    """
+    if "://" in str(directory):
+        raise RunError(
+            f"{directory}: run and export directories must be local paths "
+            "(atomic renames and the run lock need a local file system); "
+            "write locally, then copy the result."
+        )
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise RunError(
+            f"{directory} is a file, not a directory: pass a directory to "
+            f"{purpose} in."
+        )
+    probe = _temporary_name(os.path.join(directory, "write-check"))
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with open(probe, "w") as handle:
+            handle.write("ok")
+    except OSError as err:
+        problem = disk_problem(err) or err.strerror or str(err)
+        raise RunError(
+            f"Cannot {purpose} in {directory}: {problem}. Choose a "
+            "writable directory (or free space), then rerun the same "
+            "command."
+        ) from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(probe)
+
+
+# -------------------------------------------------------------------- lock
+
+
+class RunLock:
+    """An exclusive lock on a run directory, held while a trainer runs.
+
+    The lock is an ``flock`` on ``workdir/.lock``, which also records the
+    holder's PID, host and start time. The operating system releases it
+    when the holder exits in any way (kill -9 included), so a lock left by
+    a dead process is simply taken over; ``stale_holder`` then describes
+    that process.
+
+    Raises:
+        RunError: another live process holds the lock (the message names
+            its PID).
+
+    Example:
+
+    >>> with RunLock("runs/demo"):
+    ...     train()
+    """
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.lock_path = path(workdir, LOCK_FILE)
+        self.stale_holder = None
+        self._descriptor = None
+
+    @staticmethod
+    def _holder(descriptor):
+        os.lseek(descriptor, 0, os.SEEK_SET)
+        raw = os.read(descriptor, 4096)
+        try:
+            holder = json.loads(raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return holder if isinstance(holder, dict) else None
+
+    def __enter__(self):
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock
+            return self
+        descriptor = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = self._holder(descriptor) or {}
+            os.close(descriptor)
+            who = (
+                f"PID {holder.get('pid')} on {holder.get('host')}, since "
+                f"{holder.get('started')}"
+                if holder
+                else "another process"
+            )
+            raise RunError(
+                f"{self.workdir} is in use by another trainer ({who}). Wait "
+                "for it to finish or stop it, or use another --workdir."
+            ) from None
+        previous = self._holder(descriptor)
+        if previous and previous.get("pid") != os.getpid():
+            self.stale_holder = previous
+        record = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        os.ftruncate(descriptor, 0)
+        os.lseek(descriptor, 0, os.SEEK_SET)
+        os.write(descriptor, json.dumps(record).encode("utf-8"))
+        self._descriptor = descriptor
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._descriptor is None:
+            return
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._descriptor, 0)
+        os.close(self._descriptor)  # releases the flock
+        self._descriptor = None
+
+
+# ------------------------------------------------------------ checkpoints
+
+CHECKPOINT_PREFIX = "ckpt-"
+_CHECKPOINT_NAME = re.compile(r"^ckpt-(\d+)\.keras$")
+# Checkpoints of earlier versions (keras.callbacks.BackupAndRestore).
+LEGACY_CHECKPOINTS = (
+    ("latest.weights.h5", "training_metadata.json"),
+    ("latest.weights.h5.bkp", "training_metadata.json.bkp"),
+)
+
+
+@dataclasses.dataclass
+class Checkpoint:
+    """One checkpoint file of a run.
+
+    Attributes:
+        path: the file.
+        step: the training step it was taken after (None: unknown).
+        problem: why it cannot be used, when that is known without
+            loading it.
+    """
+
+    path: str
+    step: int = None
+    problem: str = None
+
+    @property
+    def name(self):
+        """``backup/<file>``, for messages."""
+        parent = os.path.basename(os.path.dirname(self.path))
+        return f"{parent}/{os.path.basename(self.path)}"
+
+
+def checkpoint_path(backup_dir, step):
+    """``backup_dir/ckpt-<step>.keras``."""
+    return os.path.join(backup_dir, f"{CHECKPOINT_PREFIX}{step}.keras")
+
+
+def _legacy_checkpoints(backup_dir, steps_per_epoch):
+    found = []
+    for weights, metadata in LEGACY_CHECKPOINTS:
+        weights_path = os.path.join(backup_dir, weights)
+        if not os.path.exists(weights_path):
+            continue
+        checkpoint = Checkpoint(weights_path)
+        try:
+            values = read_json(os.path.join(backup_dir, metadata))
+            checkpoint.step = int(values["epoch"]) * steps_per_epoch
+        except (RunError, OSError, KeyError, TypeError, ValueError) as err:
+            checkpoint.problem = (
+                f"its {metadata} is missing or damaged "
+                f"({str(err).splitlines()[0] if str(err) else err!r})"
+            )
+        found.append(checkpoint)
+    return found
+
+
+def list_checkpoints(backup_dir, steps_per_epoch):
+    """The checkpoints in ``backup_dir``, newest first.
+
+    Args:
+        backup_dir: the run's ``backup/`` directory.
+        steps_per_epoch: converts the epochs of older checkpoints to steps.
+
+    Returns:
+        A list of ``Checkpoint``.
+    """
+    if not os.path.isdir(backup_dir):
+        return []
+    found = []
+    for name in os.listdir(backup_dir):
+        match = _CHECKPOINT_NAME.match(name)
+        if match:
+            found.append(
+                Checkpoint(os.path.join(backup_dir, name), int(match.group(1)))
+            )
+    found.sort(key=lambda checkpoint: checkpoint.step, reverse=True)
+    return found + _legacy_checkpoints(backup_dir, steps_per_epoch)
+
+
+# ------------------------------------------------------------ keras files
+
+
+def check_keras_file(target):
+    """Checks that ``target`` is a complete ``.keras`` archive.
+
+    Reads every member and compares its CRC, so truncated or overwritten
+    files are found before Keras tries to load them.
+
+    Raises:
+        RunError: naming the file and what is wrong with it.
+    """
+    if not os.path.isfile(target):
+        raise RunError(f"{target} does not exist.")
+    try:
+        with zipfile.ZipFile(target) as archive:
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+        raise RunError(
+            f"{target} is damaged: not a complete .keras archive "
+            f"({err}); truncated or overwritten?"
+        ) from None
+    if damaged is not None:
+        raise RunError(
+            f"{target} is damaged: its member {damaged} fails its checksum."
+        )
+
+
+# ------------------------------------------------------------ experiments
+
+
+def read_experiment(workdir):
+    """The ``Experiment`` stored in a run directory.
+
+    Raises:
+        RunError: there is no run in ``workdir`` or its config is damaged.
+    """
+    from keras_transformer.experiment import read_experiment_file
+
+    if os.path.exists(workdir) and not os.path.isdir(workdir):
+        raise RunError(
+            f"{workdir} is a file, not a run directory: pass the --workdir "
+            "given to keras-transformer train."
+        )
+    config_path = path(workdir, CONFIG_FILE)
+    if not os.path.exists(config_path):
+        raise RunError(
+            f"{config_path} does not exist: {workdir} holds no run. Train "
+            f"first: keras-transformer train CONFIG --workdir {workdir}"
+        )
+    try:
+        return read_experiment_file(config_path)
+    except ConfigError as err:
+        raise RunError(
+            f"{err} (this is the run's own copy of its experiment: fix it, "
+            "or train again in a new --workdir)"
+        ) from None
+
+
+def tokenizer_names(experiment):
+    """Directory names of the run's tokenizers (one, or source + target)."""
+    separate = experiment.task == "translation" and not (
+        experiment.tokenizer.shared
+    )
+    return list(TOKENIZER_DIRS[1:] if separate else TOKENIZER_DIRS[:1])
+
+
+def load_tokenizers(workdir, experiment):
+    """``(source_tokenizer, target_tokenizer)`` of a run (the same object
+    twice when the vocabulary is shared)."""
+    from keras_transformer.data.tokenizer import Tokenizer
+
+    loaded = []
+    for name in tokenizer_names(experiment):
+        try:
+            loaded.append(Tokenizer.load(path(workdir, name)))
+        except FileNotFoundError as err:
+            raise RunError(
+                f"{workdir} has no usable tokenizer: {err}"
+            ) from None
+    return loaded[0], loaded[-1]
+
+
+def load_model(target, compile=True):
+    """Loads a ``.keras`` file after checking it is complete."""
+    import keras
+
+    import keras_transformer  # noqa: F401  (registers the custom objects)
+
+    check_keras_file(target)
+    return keras.saving.load_model(target, compile=compile)
+
+
+def load_run(workdir, compile=True):
+    """The experiment, model and tokenizers of a finished run.
+
+    Args:
+        workdir: the run directory.
+        compile: restore the optimizer and losses too (False for
+            inference and export: smaller and faster).
+
+    Returns:
+        ``(experiment, model, (source_tokenizer, target_tokenizer))``.
+
+    Raises:
+        RunError: no finished run in ``workdir``, or its files are damaged.
+    """
+    experiment = read_experiment(workdir)
+    model_path = path(workdir, MODEL_FILE)
+    if not os.path.exists(model_path):
+        raise RunError(
+            f"{model_path} does not exist: {workdir} holds no finished run. "
+            "Train first (or finish training): keras-transformer train "
+            f"CONFIG --workdir {workdir}"
+        )
+    try:
+        model = load_model(model_path, compile=compile)
+    except RunError as err:
+        steps = experiment.training.steps_per_epoch
+        if list_checkpoints(path(workdir, BACKUP_DIR), steps):
+            fix = (
+                "Rerun keras-transformer train with the same config and "
+                f"--workdir {workdir} to write it again from the last "
+                "checkpoint."
+            )
+        else:
+            fix = "No checkpoint is left to rebuild it: train again."
+        raise RunError(f"{err} {fix}") from None
+    return experiment, model, load_tokenizers(workdir, experiment)
+
+
+# ------------------------------------------------------------------ resume
+
+
+def _flatten(values, prefix=""):
+    flat = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _changeable(key):
+    for pattern in CHANGEABLE_ON_RESUME:
+        if pattern.endswith(".*"):
+            if key.startswith(pattern[:-1]):
+                return True
+        elif key == pattern:
+            return True
+    return False
+
+
+def resume_differences(saved, current):
+    """Settings that differ between two experiments, split in two.
+
+    Returns:
+        ``(allowed, forbidden)``: lists of ``(key, saved, current)`` for the
+        settings that may change when a run resumes and those that may not.
+    """
+    old, new = _flatten(saved.to_dict()), _flatten(current.to_dict())
+    allowed, forbidden = [], []
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) != new.get(key):
+            entry = (key, old.get(key), new.get(key))
+            (allowed if _changeable(key) else forbidden).append(entry)
+    return allowed, forbidden
+
+
+def describe_differences(entries):
+    """``"model.d_model: 32 -> 64, ..."``."""
+    return ", ".join(f"{key}: {a!r} -> {b!r}" for key, a, b in entries)
+
+
+@dataclasses.dataclass
+class RunState:
+    """What a run directory holds, read without loading any model.
+
+    Attributes:
+        experiment: the stored experiment (None before the first start).
+        checkpoints: the ``Checkpoint``s in ``backup/``, newest first.
+        has_model: whether ``model.keras`` exists.
+        metrics: the contents of ``metrics.json`` (None if absent).
+    """
+
+    experiment: object = None
+    checkpoints: tuple = ()
+    has_model: bool = False
+    metrics: dict = None
+
+    @property
+    def started(self):
+        """Whether any training progress is stored."""
+        return bool(self.checkpoints) or self.has_model
+
+    @property
+    def newest_step(self):
+        """The highest step stored in a checkpoint or the final model."""
+        steps = [c.step for c in self.checkpoints if c.step is not None]
+        if self.has_model and self.trained_steps is not None:
+            steps.append(self.trained_steps)
+        return max(steps, default=None)
+
+    @property
+    def trained_steps(self):
+        """Steps of the evaluated model (None: unknown or not finished)."""
+        if self.metrics is None:
+            return None
+        steps = self.metrics.get("steps")
+        if steps is None and self.experiment is not None:
+            # metrics.json written before steps were recorded: the run
+            # trained its configured steps.
+            steps = self.experiment.training.steps
+        return steps
+
+
+def run_state(workdir):
+    """The ``RunState`` of ``workdir`` (empty if it holds no run)."""
+    state = RunState()
+    if os.path.exists(path(workdir, CONFIG_FILE)):
+        state.experiment = read_experiment(workdir)
+    steps_per_epoch = (
+        state.experiment.training.steps_per_epoch if state.experiment else 1
+    )
+    state.checkpoints = tuple(
+        list_checkpoints(path(workdir, BACKUP_DIR), steps_per_epoch)
+    )
+    state.has_model = os.path.exists(path(workdir, MODEL_FILE))
+    metrics_path = path(workdir, METRICS_FILE)
+    if os.path.exists(metrics_path):
+        metrics = read_json(metrics_path)
+        state.metrics = metrics if isinstance(metrics, dict) else None
+    return state
+
+
+__all__ = [
+    "CHANGEABLE_ON_RESUME",
+    "Checkpoint",
+    "RunLock",
+    "RunState",
+    "atomic_path",
+    "check_keras_file",
+    "check_writable",
+    "list_checkpoints",
+    "load_run",
+    "read_experiment",
+    "resume_differences",
+    "run_state",
+    "write_json",
+    "write_text",
+]

@@ -1,0 +1,182 @@
+"""Checkpoints of a training run: written atomically, verified before use.
+
+A checkpoint is a complete ``.keras`` archive (architecture, weights and the
+optimizer's state) named after the optimizer step it was taken at:
+``backup/ckpt-<step>.keras``. It is written to a temporary name and moved
+into place when complete, so a stop at any moment (kill -9, a full disk)
+leaves only complete checkpoints. The newest two are kept.
+
+Before a checkpoint is used it is verified: the archive's checksums, the
+loading of every weight, and the optimizer's step count against the step in
+its name. A checkpoint that fails is reported and the next older one is
+tried; if none is usable the run stops with an error instead of silently
+starting over.
+"""
+
+import os
+
+import keras
+
+from keras_transformer import run
+from keras_transformer.errors import RunError
+from keras_transformer.run import list_checkpoints
+
+KEEP = 2
+
+
+def save_checkpoint(model, backup_dir, step, keep=KEEP, previous_step=None):
+    """Saves ``model`` (with its optimizer) as the checkpoint of ``step``.
+
+    The file appears only once complete; older checkpoints beyond the
+    newest ``keep`` are then removed.
+
+    Args:
+        previous_step: the step of the newest complete checkpoint, named
+            in the error message when this one cannot be written.
+
+    Returns:
+        The checkpoint's path.
+
+    Raises:
+        RunError: the disk is full or not writable (nothing is left
+            half-written; the previous checkpoints are kept).
+    """
+    os.makedirs(backup_dir, exist_ok=True)
+    target = run.checkpoint_path(backup_dir, step)
+    try:
+        with run.atomic_path(target) as temporary:
+            model.save(temporary)
+    except OSError as err:
+        problem = run.disk_problem(err) or str(err)
+        resume = (
+            f"from step {previous_step}"
+            if previous_step is not None
+            else "from step 0 (no checkpoint was written yet)"
+        )
+        raise RunError(
+            f"Cannot write the checkpoint of step {step} to {backup_dir}: "
+            f"{problem}. No file was left half-written: free space (or fix "
+            f"the directory), then rerun the same command to resume {resume}."
+        ) from None
+    for old in list_checkpoints(backup_dir, 1)[keep:]:
+        if old.path != target:
+            os.remove(old.path)
+    # The metadata of a removed checkpoint of an earlier version.
+    for weights, metadata in run.LEGACY_CHECKPOINTS:
+        metadata_path = os.path.join(backup_dir, metadata)
+        if not os.path.exists(os.path.join(backup_dir, weights)):
+            if os.path.exists(metadata_path):
+                os.remove(metadata_path)
+    return target
+
+
+def expected_iterations(optimizer, step):
+    """The optimizer's ``iterations`` after ``step`` training batches."""
+    accumulation = getattr(optimizer, "gradient_accumulation_steps", None)
+    return step // accumulation if accumulation else step
+
+
+def load_into(model, checkpoint):
+    """Loads ``checkpoint`` (weights and optimizer state) into ``model``.
+
+    Raises:
+        RunError: the file is damaged, does not fit the model, or its
+            optimizer step count disagrees with its name.
+    """
+    if checkpoint.problem:
+        raise RunError(checkpoint.problem)
+    if checkpoint.path.endswith(".keras"):
+        run.check_keras_file(checkpoint.path)
+    optimizer = model.optimizer
+    if optimizer is not None and not optimizer.built:
+        optimizer.build(model.trainable_variables)
+    try:
+        model.load_weights(checkpoint.path)
+    except Exception as err:  # h5py/keras raise many kinds
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise RunError(f"it cannot be loaded ({message[:300]})") from None
+    if optimizer is None:
+        return
+    iterations = int(keras.ops.convert_to_numpy(optimizer.iterations))
+    if checkpoint.step is None:
+        return
+    wanted = expected_iterations(optimizer, checkpoint.step)
+    if iterations != wanted:
+        raise RunError(
+            f"its optimizer has taken {iterations} steps, not the "
+            f"{wanted} its name says"
+        )
+
+
+def restore_latest(model, backup_dir, steps_per_epoch, log=print):
+    """Loads the newest usable checkpoint of ``backup_dir`` into ``model``.
+
+    Unusable checkpoints are reported through ``log`` and skipped.
+
+    Returns:
+        The ``Checkpoint`` loaded, or None if there is none at all.
+
+    Raises:
+        RunError: there are checkpoints but none can be used.
+    """
+    checkpoints = list_checkpoints(backup_dir, steps_per_epoch)
+    problems = []
+    for checkpoint in checkpoints:
+        try:
+            load_into(model, checkpoint)
+        except RunError as err:
+            problems.append(f"{checkpoint.name}: {err}")
+            log(
+                f"WARNING: checkpoint {checkpoint.name} is unusable ({err});"
+                " trying an older one."
+            )
+            continue
+        return checkpoint
+    if problems:
+        raise RunError(
+            f"No usable checkpoint in {backup_dir} ({'; '.join(problems)}). "
+            f"To train from step 0, move {backup_dir} away and rerun the "
+            "same command."
+        )
+    return None
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Saves a checkpoint at the end of every epoch.
+
+    Args:
+        backup_dir: where checkpoints go.
+        counter: an object whose ``step`` attribute counts training batches
+            (a ``StepCounter``); checkpoints are named after it.
+        saved_step: the step of the checkpoint training resumed from.
+
+    Attributes:
+        saved_step: the step of the newest checkpoint (None: none yet).
+    """
+
+    def __init__(self, backup_dir, counter, saved_step=None):
+        super().__init__()
+        self.backup_dir = backup_dir
+        self.counter = counter
+        self.saved_step = saved_step
+
+    @property
+    def step(self):
+        return self.counter.step
+
+    def on_epoch_end(self, epoch, logs=None):
+        save_checkpoint(
+            self.model,
+            self.backup_dir,
+            self.counter.step,
+            previous_step=self.saved_step,
+        )
+        self.saved_step = self.counter.step
+
+
+__all__ = [
+    "Checkpointer",
+    "load_into",
+    "restore_latest",
+    "save_checkpoint",
+]

@@ -1,0 +1,151 @@
+"""Checkpoints: atomic, verified before use, and the fallback to older ones."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from keras_transformer import run
+from keras_transformer.errors import RunError
+from keras_transformer.training.callbacks import StepCounter
+from keras_transformer.training.checkpoint import (
+    Checkpointer,
+    load_into,
+    restore_latest,
+    save_checkpoint,
+)
+
+X = np.random.default_rng(0).random((32, 4)).astype("float32")
+Y = X.sum(axis=1, keepdims=True)
+
+
+def _model(accumulation=None):
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(8), keras.layers.Dense(1)]
+    )
+    model.compile(
+        keras.optimizers.Adam(0.01, gradient_accumulation_steps=accumulation),
+        "mse",
+    )
+    return model
+
+
+def _trained(steps, accumulation=None):
+    model = _model(accumulation)
+    model.fit(X, Y, batch_size=32, epochs=steps, verbose=0)
+    return model
+
+
+def _weights(model):
+    return [v.numpy() for v in model.weights + model.optimizer.variables]
+
+
+def test_a_checkpoint_restores_weights_and_optimizer_state(tmp_path):
+    trained = _trained(3)
+    save_checkpoint(trained, str(tmp_path), 3)
+    model = _model()
+    checkpoint = restore_latest(model, str(tmp_path), steps_per_epoch=1)
+    assert checkpoint.step == 3
+    for a, b in zip(_weights(trained), _weights(model)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_only_the_newest_two_are_kept(tmp_path):
+    model = _trained(1)
+    for step in (10, 20, 30):
+        save_checkpoint(model, str(tmp_path), step)
+    assert sorted(os.listdir(tmp_path)) == ["ckpt-20.keras", "ckpt-30.keras"]
+
+
+def test_a_step_count_that_disagrees_with_the_name_is_refused(tmp_path):
+    save_checkpoint(_trained(2), str(tmp_path), 2)
+    os.rename(tmp_path / "ckpt-2.keras", tmp_path / "ckpt-5.keras")
+    with pytest.raises(RunError, match="taken 2 steps, not the 5"):
+        load_into(_model(), run.list_checkpoints(str(tmp_path), 1)[0])
+
+
+def test_accumulated_gradients_count_steps_per_update(tmp_path):
+    save_checkpoint(_trained(4, accumulation=2), str(tmp_path), 4)
+    checkpoint = restore_latest(_model(2), str(tmp_path), steps_per_epoch=1)
+    assert checkpoint.step == 4
+
+
+def _zero_the_middle(path):
+    size = os.path.getsize(path)
+    with open(path, "r+b") as handle:
+        handle.seek(size // 3)
+        handle.write(b"\0" * (size // 3))
+
+
+@pytest.mark.parametrize("damage", [_zero_the_middle, os.remove])
+def test_a_bad_newest_checkpoint_falls_back_to_the_previous(tmp_path, damage):
+    older = _trained(1)
+    save_checkpoint(older, str(tmp_path), 1)
+    save_checkpoint(_trained(2), str(tmp_path), 2)
+    damage(str(tmp_path / "ckpt-2.keras"))
+    messages = []
+    model = _model()
+    checkpoint = restore_latest(model, str(tmp_path), 1, log=messages.append)
+    assert checkpoint.step == 1
+    for a, b in zip(_weights(older), _weights(model)):
+        np.testing.assert_array_equal(a, b)
+    if damage is os.remove:
+        assert messages == []
+    else:
+        assert "ckpt-2.keras is unusable" in messages[0]
+
+
+def test_no_usable_checkpoint_is_an_error_not_a_fresh_start(tmp_path):
+    save_checkpoint(_trained(1), str(tmp_path), 1)
+    _zero_the_middle(str(tmp_path / "ckpt-1.keras"))
+    with pytest.raises(RunError, match="No usable checkpoint.*move"):
+        restore_latest(_model(), str(tmp_path), 1, log=lambda _: None)
+    assert restore_latest(_model(), str(tmp_path / "none"), 1) is None
+
+
+def test_checkpoints_of_earlier_versions_are_read(tmp_path):
+    trained = _trained(2)
+    trained.save_weights(str(tmp_path / "latest.weights.h5"))
+    (tmp_path / "training_metadata.json").write_text(
+        json.dumps({"epoch": 2, "batch": 0})
+    )
+    model = _model()
+    checkpoint = restore_latest(model, str(tmp_path), steps_per_epoch=1)
+    assert checkpoint.step == 2
+    # An empty metadata file makes it unusable, with the file named.
+    (tmp_path / "training_metadata.json").write_text("")
+    with pytest.raises(RunError, match="training_metadata.json is missing"):
+        restore_latest(_model(), str(tmp_path), 1, log=lambda _: None)
+
+
+def test_a_full_disk_leaves_no_partial_checkpoint(tmp_path, monkeypatch):
+    model = _trained(1)
+    save_checkpoint(model, str(tmp_path), 1)
+
+    def full(self, path, *args, **kwargs):
+        with open(path, "wb") as handle:
+            handle.write(b"partial")
+        raise OSError(28, "No space left on device", path)
+
+    monkeypatch.setattr(keras.Model, "save", full)
+    with pytest.raises(RunError, match="no space left.*resume from step 1"):
+        save_checkpoint(model, str(tmp_path), 2, previous_step=1)
+    assert os.listdir(tmp_path) == ["ckpt-1.keras"]
+
+
+def test_the_checkpointer_saves_every_epoch_under_the_step(tmp_path):
+    model = _model()
+    counter = StepCounter(0)
+    checkpointer = Checkpointer(str(tmp_path), counter)
+    model.fit(
+        X,
+        Y,
+        batch_size=8,
+        epochs=2,
+        callbacks=[counter, checkpointer],
+        verbose=0,
+    )
+    assert sorted(os.listdir(tmp_path)) == ["ckpt-4.keras", "ckpt-8.keras"]
+    assert checkpointer.saved_step == 8
