@@ -30,35 +30,55 @@ def positive_int(text):
     return value
 
 
+def _decoding_fields():
+    import dataclasses
+    import typing
+
+    from keras_transformer.inference.decoding_config import DecodingConfig
+
+    hints = typing.get_type_hints(DecodingConfig)
+    return [
+        (field, hints[field.name])
+        for field in dataclasses.fields(DecodingConfig)
+    ]
+
+
+def _argument_type(annotation):
+    """argparse keywords for a dataclass field's annotation."""
+    import typing
+
+    if typing.get_origin(annotation) is typing.Union:
+        annotation = [
+            a for a in typing.get_args(annotation) if a is not type(None)
+        ][0]
+    if typing.get_origin(annotation) is typing.Literal:
+        return {"choices": typing.get_args(annotation)}
+    return {"type": annotation}
+
+
 def _decoding_options():
-    """The decoding flags shared by evaluate, translate and export."""
+    """The decoding flags of evaluate, translate, predict and export, made
+    from the fields of ``DecodingConfig``."""
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("decoding (default: the run's config)")
-    group.add_argument(
-        "--decode",
-        choices=("beam", "greedy", "sampling"),
-        help="search strategy (config default: beam)",
-    )
-    group.add_argument("--beam-size", type=int, help="beam width K")
-    group.add_argument(
-        "--length-penalty", type=float, help="alpha of ((5 + n) / 6) ** alpha"
-    )
-    group.add_argument("--temperature", type=float, help="sampling temperature")
-    group.add_argument("--top-k", type=int, help="sample among the k best")
-    group.add_argument("--top-p", type=float, help="nucleus threshold")
-    group.add_argument("--seed", type=int, help="sampling seed")
+    for field, annotation in _decoding_fields():
+        flag = field.metadata.get("flag", field.name).replace("_", "-")
+        group.add_argument(
+            f"--{flag}",
+            dest=field.name,
+            help=field.metadata["help"],
+            **_argument_type(annotation),
+        )
     return parent
 
 
 def _decoding(args, experiment):
-    return experiment.evaluation.decoding(
-        strategy=args.decode,
-        beam_size=args.beam_size,
-        length_penalty=args.length_penalty,
-        temperature=args.temperature,
-        top_k=args.top_k,
-        top_p=args.top_p,
-        seed=args.seed,
+    """The run's ``DecodingConfig`` with the flags given on the command line."""
+    return experiment.evaluation.decoding.replace(
+        **{
+            field.name: getattr(args, field.name)
+            for field, _ in _decoding_fields()
+        }
     )
 
 

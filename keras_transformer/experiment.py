@@ -16,6 +16,7 @@ from typing import Dict, Literal, Optional
 import yaml
 
 from keras_transformer.errors import ConfigError, MissingFileError
+from keras_transformer.inference.decoding_config import DecodingConfig
 from keras_transformer.models.config import TransformerConfig
 
 TASKS = ("translation", "classification", "language_modeling")
@@ -156,42 +157,18 @@ class TrainingConfig:
 
 @dataclasses.dataclass
 class EvaluationConfig:
-    """What is measured after training, and how translations are decoded.
+    """What is measured after training, and how outputs are decoded.
 
-    ``decode`` is the search (beam by default, as in the paper); the other
-    decoding keys are those of ``inference.DecodingConfig``.
+    ``decoding`` holds the search and its settings (``DecodingConfig``;
+    beam search by default, as in the paper).
     """
 
     split: Literal["validation", "test"] = "test"
     max_examples: Optional[int] = setting(1000, minimum=1)
-    decode: Literal["greedy", "beam", "sampling"] = "beam"
-    beam_size: int = setting(4, minimum=1)
-    length_penalty: float = setting(0.6, minimum=0.0)
-    temperature: float = setting(1.0, above=0.0)
-    top_k: int = setting(0, minimum=0)
-    top_p: float = setting(1.0, above=0.0, maximum=1.0)
-    seed: Optional[int] = setting(None, minimum=0)
+    decoding: DecodingConfig = dataclasses.field(default_factory=DecodingConfig)
     extra_decode_length: int = setting(50, minimum=0)
     batch_size: int = setting(64, minimum=1)
     show_examples: int = setting(5, minimum=0)
-
-    def decoding(self, **overrides):
-        """The ``DecodingConfig`` of these settings (keys may be replaced)."""
-        from keras_transformer.inference.decoding_config import (
-            DecodingConfig,
-        )
-
-        values = dict(
-            strategy=self.decode,
-            beam_size=self.beam_size,
-            length_penalty=self.length_penalty,
-            temperature=self.temperature,
-            top_k=self.top_k,
-            top_p=self.top_p,
-            seed=self.seed,
-        )
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return DecodingConfig(**values)
 
 
 @dataclasses.dataclass
@@ -318,7 +295,10 @@ def _from_dict(cls, values, where):
                 values[field.name], hints[field.name], key
             )
             _check_bounds(field, kwargs[field.name], key)
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ValueError as err:  # the dataclass's own checks
+        raise ConfigError(f"{where or 'config'}: {err}") from None
 
 
 def _check_model_section(model):
@@ -339,21 +319,63 @@ def _check_model_section(model):
         )
 
 
-def experiment_from_dict(values):
+# Decoding settings of earlier versions, directly under ``evaluation``.
+_FLAT_DECODING = {
+    "decode": "strategy",
+    "beam_size": "beam_size",
+    "length_penalty": "length_penalty",
+    "temperature": "temperature",
+    "top_k": "top_k",
+    "top_p": "top_p",
+    "seed": "seed",
+}
+
+
+def _nest_decoding(values, stored):
+    """Moves flat ``evaluation`` decoding keys under ``evaluation.decoding``.
+
+    Run directories written by earlier versions are read as they are; in a
+    user's file the old keys are an error that names the new ones.
+    """
+    evaluation = values.get("evaluation") if isinstance(values, dict) else None
+    if not isinstance(evaluation, dict):
+        return values
+    flat = [key for key in _FLAT_DECODING if key in evaluation]
+    if not flat:
+        return values
+    if not stored:
+        moved = ", ".join(
+            f"evaluation.{key} -> evaluation.decoding.{_FLAT_DECODING[key]}"
+            for key in flat
+        )
+        raise ConfigError(
+            f"the decoding settings moved under evaluation.decoding: {moved} "
+            "(see configs/demo.yaml)"
+        )
+    evaluation = dict(evaluation)
+    decoding = dict(evaluation.get("decoding") or {})
+    for key in flat:
+        decoding[_FLAT_DECODING[key]] = evaluation.pop(key)
+    evaluation["decoding"] = decoding
+    return dict(values, evaluation=evaluation)
+
+
+def experiment_from_dict(values, stored=False):
     """Validates a nested dict and returns an ``Experiment``.
+
+    Args:
+        values: the nested settings (as read from YAML).
+        stored: the dict comes from a run directory, possibly written by
+            an earlier version (its older layout is accepted).
 
     Every setting is checked here, before any data is read or any step is
     trained: keys, types, bounds, the model fields and the decoding
     settings of the evaluation.
     """
-    experiment = _from_dict(Experiment, values, "")
+    experiment = _from_dict(Experiment, _nest_decoding(values, stored), "")
     _check_model_section(experiment.model)
     # Build once to validate the model fields and their types.
     experiment.model_config(vocab_size=8)
-    try:
-        experiment.evaluation.decoding()
-    except ValueError as err:
-        raise ConfigError(f"evaluation: {err}") from None
     return experiment
 
 
@@ -437,8 +459,11 @@ def read_yaml_file(path, what="experiment file"):
         raise ConfigError(_yaml_error(err, path)) from None
 
 
-def read_experiment_file(path, overrides=()):
-    """Reads, overrides and validates an experiment; errors name ``path``."""
+def read_experiment_file(path, overrides=(), stored=False):
+    """Reads, overrides and validates an experiment; errors name ``path``.
+
+    ``stored``: the file is a run directory's ``config.yaml``.
+    """
     values = read_yaml_file(path)
     if values is None:
         values = {}
@@ -450,7 +475,7 @@ def read_experiment_file(path, overrides=()):
     for assignment in overrides:
         set_override(values, assignment)
     try:
-        return experiment_from_dict(values)
+        return experiment_from_dict(values, stored=stored)
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from None
 

@@ -444,7 +444,7 @@ def read_experiment(workdir):
             f"first: keras-transformer train CONFIG --workdir {workdir}"
         )
     try:
-        return read_experiment_file(config_path)
+        return read_experiment_file(config_path, stored=True)
     except ConfigError as err:
         raise RunError(
             f"{err} (this is the run's own copy of its experiment: fix it, "

@@ -121,6 +121,6 @@ def language_model_run(tmp_path_factory):
                 "schedule": "constant",
                 "learning_rate": 0.003,
             },
-            "evaluation": {"decode": "greedy"},
+            "evaluation": {"decoding": {"strategy": "greedy"}},
         },
     )

@@ -109,9 +109,6 @@ def test_missing_file():
         ("training", "clipnorm", -1.0, "> 0.0"),
         ("training", "epsilon", float("nan"), "finite"),
         ("evaluation", "max_examples", 0, ">= 1"),
-        ("evaluation", "beam_size", 0, ">= 1"),
-        ("evaluation", "temperature", 0.0, "> 0.0"),
-        ("evaluation", "top_p", 1.5, "<= 1.0"),
         ("evaluation", "batch_size", 0, ">= 1"),
         ("data", "train_size", 0, ">= 1"),
         ("tokenizer", "character_coverage", 0.0, "> 0.0"),
@@ -166,9 +163,38 @@ def test_a_directory_and_bad_overrides_are_named(tmp_path):
 def test_evaluation_decodes_with_the_papers_beam_search_by_default():
     from keras_transformer.experiment import EvaluationConfig
 
-    decoding = EvaluationConfig().decoding()
+    decoding = EvaluationConfig().decoding
     assert (decoding.strategy, decoding.beam_size) == ("beam", 4)
     assert decoding.length_penalty == 0.6
     assert decoding.describe() == "beam4 alpha=0.6"
-    greedy = EvaluationConfig().decoding(strategy="greedy", seed=None)
+    greedy = decoding.replace(strategy="greedy", seed=None)
     assert greedy.strategy == "greedy" and greedy.beam_size == 4
+
+
+@pytest.mark.parametrize(
+    "key, value, wanted",
+    [
+        ("beam_size", 0, "beam_size must be an int >= 1"),
+        ("temperature", 0.0, "temperature must be a number > 0"),
+        ("top_p", 1.5, "top_p must be a number in (0, 1]"),
+        ("strategy", "best", "valid choices: 'greedy', 'beam', 'sampling'"),
+    ],
+)
+def test_decoding_settings_are_checked_with_the_experiment(key, value, wanted):
+    with pytest.raises(ConfigError) as info:
+        experiment_from_dict({"evaluation": {"decoding": {key: value}}})
+    assert "evaluation.decoding" in str(info.value)
+    assert wanted in str(info.value)
+
+
+def test_flat_decoding_keys_of_earlier_versions():
+    flat = {"evaluation": {"decode": "greedy", "beam_size": 2, "split": "test"}}
+    # In a user's file: an error naming the new place of each key.
+    with pytest.raises(
+        ConfigError, match="decode -> evaluation.decoding.strat"
+    ):
+        experiment_from_dict(flat)
+    # In a run directory written by an earlier version: read as it is.
+    experiment = experiment_from_dict(flat, stored=True)
+    assert experiment.evaluation.decoding.strategy == "greedy"
+    assert experiment.evaluation.decoding.beam_size == 2

@@ -49,7 +49,11 @@ CONFIG = {
         "max_length": 24,
         "warmup_steps": 20,
     },
-    "evaluation": {"max_examples": 10, "show_examples": 1, "decode": "greedy"},
+    "evaluation": {
+        "max_examples": 10,
+        "show_examples": 1,
+        "decoding": {"strategy": "greedy"},
+    },
 }
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
 ROOT = os.geteuid() == 0 if hasattr(os, "geteuid") else False

@@ -139,7 +139,7 @@ def _with(section, **changes):
         ("training", {"steps": 80}, True),
         ("training", {"clipnorm": 1.0}, True),
         ("training", {"lr_scale": 0.5, "warmup_steps": 100}, True),
-        ("evaluation", {"decode": "greedy", "beam_size": 2}, True),
+        ("evaluation", {"max_examples": 7, "batch_size": 2}, True),
         ("training", {"steps_per_epoch": 100}, False),
         ("training", {"batch_tokens": 100}, False),
         ("training", {"gradient_accumulation_steps": 2}, False),

@@ -8,7 +8,7 @@ so XLA compiles one program per bucket instead of one per batch.
 
 import tensorflow as tf
 
-from keras_transformer.data.tokenizer import BOS_ID, EOS_ID, PAD_ID
+from keras_transformer.special_tokens import BOS_ID, EOS_ID, PAD_ID
 
 _BUCKET_LENGTHS = (
     8,

@@ -50,16 +50,16 @@ from tensorflow_text.python.ops.sentencepiece_tokenizer import (
     gen_sentencepiece_tokenizer as _sp_ops,
 )
 
-PAD_ID = 0
-UNK_ID = 1
-BOS_ID = 2
-EOS_ID = 3
+from keras_transformer.special_tokens import (
+    BOS_ID,
+    EOS_ID,
+    PAD_ID,
+    SPECIAL_PIECES,
+    UNK_ID,
+)
 
 #: ``ByteTokenizer`` id of byte ``b`` is ``b + BYTE_OFFSET``.
 BYTE_OFFSET = 4
-
-#: Pieces of the special ids (the names SentencePiece gives them).
-SPECIAL_PIECES = ("<pad>", "<unk>", "<s>", "</s>")
 
 #: The model types :func:`train_sentencepiece` accepts.
 MODEL_TYPES = ("unigram", "bpe")

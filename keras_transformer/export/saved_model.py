@@ -272,7 +272,7 @@ def server_for_run(workdir, decoding=None, max_new_tokens=100):
         max_new_tokens=max_new_tokens,
         max_length=model_config.max_length if learned else None,
         max_prompt_length=training.max_length,
-        decoding=decoding or experiment.evaluation.decoding(),
+        decoding=decoding or experiment.evaluation.decoding,
     )
 
 

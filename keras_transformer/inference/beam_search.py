@@ -3,6 +3,7 @@
 from keras import ops
 
 from keras_transformer.inference import decoding
+from keras_transformer.special_tokens import BOS_ID, EOS_ID, PAD_ID
 
 # Score of an empty slot: no hypothesis. -inf is exact in float32 and never
 # meets +inf, so sums and maxima stay well defined.
@@ -25,9 +26,9 @@ def beam_search(
     beam_size=4,
     length_penalty=0.6,
     lengths=None,
-    bos_id=2,
-    eos_id=3,
-    pad_id=0,
+    bos_id=BOS_ID,
+    eos_id=EOS_ID,
+    pad_id=PAD_ID,
 ):
     """Beam search over the key/value cache, batched and XLA-compilable.
 

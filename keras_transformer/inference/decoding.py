@@ -21,6 +21,7 @@ import keras
 from keras import ops
 
 from keras_transformer.inference.steppers import stepper_for
+from keras_transformer.special_tokens import BOS_ID, EOS_ID, PAD_ID
 
 
 def length_penalty(num_tokens, alpha):
@@ -35,7 +36,7 @@ def length_penalty(num_tokens, alpha):
     return ops.power((5.0 + num_tokens) / 6.0, alpha)
 
 
-def as_stepper(model_or_stepper, pad_id=0):
+def as_stepper(model_or_stepper, pad_id=PAD_ID):
     """A stepper for a model, or the stepper itself."""
     if hasattr(model_or_stepper, "step"):
         return model_or_stepper
@@ -184,9 +185,9 @@ def greedy_decode(
     max_length,
     lengths=None,
     length_penalty=0.0,
-    bos_id=2,
-    eos_id=3,
-    pad_id=0,
+    bos_id=BOS_ID,
+    eos_id=EOS_ID,
+    pad_id=PAD_ID,
 ):
     """Greedy search with the key/value cache.
 
@@ -239,7 +240,13 @@ def greedy_decode(
 
 
 def greedy_decode_uncached(
-    model, source_tokens, max_length, bos_id=2, eos_id=3, pad_id=0, forward=None
+    model,
+    source_tokens,
+    max_length,
+    bos_id=BOS_ID,
+    eos_id=EOS_ID,
+    pad_id=PAD_ID,
+    forward=None,
 ):
     """Greedy decoding that re-runs the whole model on the prefix each step.
 

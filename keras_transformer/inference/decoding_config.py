@@ -1,13 +1,23 @@
-"""How to decode: the strategy and its hyperparameters, in one dataclass."""
+"""How to decode: the strategy and its hyperparameters, in one dataclass.
+
+The one definition of the decoding settings: the experiment schema nests it
+(``evaluation.decoding``) and the command line makes its flags from the
+fields (``metadata["help"]``, and ``metadata["flag"]`` when the flag is not
+the field's name). This module imports no TensorFlow or Keras; ``search``
+imports the search functions when called.
+"""
 
 import dataclasses
 from typing import Literal, Optional
 
-from keras_transformer.inference.beam_search import beam_search
-from keras_transformer.inference.decoding import greedy_decode
-from keras_transformer.inference.sampling import sample
-
 STRATEGIES = ("greedy", "beam", "sampling")
+
+
+def _field(default, help, flag=None):
+    metadata = {"help": help}
+    if flag:
+        metadata["flag"] = flag
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 def _nonneg(value):
@@ -34,13 +44,17 @@ class DecodingConfig:
     >>> DecodingConfig("sampling", temperature=0.8, top_p=0.9, seed=1)
     """
 
-    strategy: Literal["greedy", "beam", "sampling"] = "beam"
-    beam_size: int = 4
-    length_penalty: float = 0.6
-    temperature: float = 1.0
-    top_k: int = 0
-    top_p: float = 1.0
-    seed: Optional[int] = None
+    strategy: Literal["greedy", "beam", "sampling"] = _field(
+        "beam", "the search: beam (the paper's), greedy or sampling", "decode"
+    )
+    beam_size: int = _field(4, "beam width K (the paper: 4)")
+    length_penalty: float = _field(
+        0.6, "alpha of ((5 + n) / 6) ** alpha (the paper: 0.6)"
+    )
+    temperature: float = _field(1.0, "sampling temperature, > 0")
+    top_k: int = _field(0, "sample among the k most likely tokens (0: all)")
+    top_p: float = _field(1.0, "nucleus sampling threshold (1: off)")
+    seed: Optional[int] = _field(None, "sampling seed (none: a new draw)")
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
@@ -82,6 +96,10 @@ class DecodingConfig:
         The function is called as ``function(model, inputs, max_length,
         lengths=..., **kwargs)``.
         """
+        from keras_transformer.inference.beam_search import beam_search
+        from keras_transformer.inference.decoding import greedy_decode
+        from keras_transformer.inference.sampling import sample
+
         if self.strategy == "greedy":
             return greedy_decode, {"length_penalty": self.length_penalty}
         if self.strategy == "beam":
@@ -96,6 +114,11 @@ class DecodingConfig:
             "seed": self.seed,
             "length_penalty": self.length_penalty,
         }
+
+    def replace(self, **changes):
+        """A copy with the settings in ``changes`` that are not None."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, **changes)
 
     def describe(self):
         """A short label, e.g. ``beam4 alpha=0.6``."""

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_transformer.inference import decoding
+from keras_transformer.special_tokens import BOS_ID, EOS_ID, PAD_ID
 
 
 def _check(temperature, top_k, top_p):
@@ -80,9 +81,9 @@ def sample(
     seed=None,
     lengths=None,
     length_penalty=0.0,
-    bos_id=2,
-    eos_id=3,
-    pad_id=0,
+    bos_id=BOS_ID,
+    eos_id=EOS_ID,
+    pad_id=PAD_ID,
 ):
     """Samples continuations with temperature, top-k and top-p.
 

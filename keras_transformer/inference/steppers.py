@@ -17,11 +17,22 @@ only calls:
 
 Caches have a fixed size, so shapes stay static and the loops compile with
 XLA (``tf.function(jit_compile=True)`` or ``jax.jit``).
+
+Steppers read a model's parts from its attributes (``models.Transformer``
+and ``models.LanguageModel`` have them): ``source_embedding``,
+``target_embedding``, ``encoder``, ``decoder`` and ``output_projection``
+(None when the logits come from the embedding reversed) for an
+encoder-decoder; ``embedding``, ``decoder`` and ``output_projection`` for a
+language model. A model built by hand with the functional API decodes once
+it is given those attributes (``model.encoder = encoder``, ...).
 """
 
-from keras import ops, tree
+from keras import ops
 
-from keras_transformer.models.transformer import transformer_parts
+from keras_transformer.special_tokens import PAD_ID
+
+SEQ2SEQ_PARTS = ("source_embedding", "target_embedding", "encoder", "decoder")
+LANGUAGE_MODEL_PARTS = ("embedding", "decoder")
 
 
 def _repeat(tensor, k):
@@ -45,6 +56,21 @@ def _repeat_cache(cache, k):
     return [
         {name: tuple(_repeat(t, k) for t in kv) for name, kv in entry.items()}
         for entry in cache
+    ]
+
+
+def _parts(model, names, kind):
+    missing = [name for name in names if getattr(model, name, None) is None]
+    if missing:
+        raise ValueError(
+            f"Model '{getattr(model, 'name', model)}' has no attribute(s) "
+            f"{', '.join(missing)}: decoding a {kind} reads its parts "
+            f"({', '.join(names)}, and output_projection or None) from "
+            "attributes. Build it with keras_transformer.models, or set "
+            "them on a hand-built model (e.g. model.encoder = encoder)."
+        )
+    return [getattr(model, name) for name in names] + [
+        getattr(model, "output_projection", None)
     ]
 
 
@@ -74,9 +100,15 @@ class Seq2SeqStepper:
     >>> logits, state = stepper.step(tokens, state, index)
     """
 
-    def __init__(self, model, pad_id=0):
+    def __init__(self, model, pad_id=PAD_ID):
         self.model = model
-        self.parts = transformer_parts(model)
+        (
+            self.source_embedding,
+            self.target_embedding,
+            self.encoder,
+            self.decoder,
+            self.output_projection,
+        ) = _parts(model, SEQ2SEQ_PARTS, "translation model")
         self.pad_id = pad_id
 
     def start(self, source_tokens, batch_size, max_length):
@@ -86,7 +118,7 @@ class Seq2SeqStepper:
         source_mask = ops.not_equal(source_tokens, self.pad_id)
         memory = self.encode(source_tokens)
         batch_size = ops.shape(source_tokens)[0]
-        cache = self.parts.decoder.init_cache(batch_size, max_length, memory)
+        cache = self.decoder.init_cache(batch_size, max_length, memory)
         return {"cache": cache, "source_mask": source_mask}
 
     def prompt(self, source_tokens, bos_id):
@@ -97,21 +129,19 @@ class Seq2SeqStepper:
     def encode(self, source_tokens):
         """(B, S, D) encoder output of (B, S) source ids."""
         source_tokens = ops.convert_to_tensor(source_tokens, "int32")
-        return self.parts.encoder(
-            self.parts.source_embedding(source_tokens),
+        return self.encoder(
+            self.source_embedding(source_tokens),
             padding_mask=ops.not_equal(source_tokens, self.pad_id),
         )
 
     def logits(self, states):
         """Vocabulary logits (float32) of decoder states."""
-        return _logits(
-            self.parts.target_embedding, self.parts.output_projection, states
-        )
+        return _logits(self.target_embedding, self.output_projection, states)
 
     def step(self, tokens, state, index):
         """Runs the decoder on ``tokens`` (B, 1) at position ``index``."""
-        embedded = self.parts.target_embedding(tokens, start_index=index)
-        states, cache = self.parts.decoder(
+        embedded = self.target_embedding(tokens, start_index=index)
+        states, cache = self.decoder(
             embedded,
             encoder_padding_mask=state["source_mask"],
             cache=state["cache"],
@@ -144,10 +174,9 @@ class LanguageModelStepper:
 
     def __init__(self, model):
         self.model = model
-        layers = {layer.name: layer for layer in model.layers}
-        self.embedding = layers["embedding"]
-        self.decoder = layers["decoder"]
-        self.output_projection = layers.get("output_projection")
+        self.embedding, self.decoder, self.output_projection = _parts(
+            model, LANGUAGE_MODEL_PARTS, "language model"
+        )
 
     def prompt(self, inputs, bos_id):
         """The prompt ids themselves (B, P)."""
@@ -174,25 +203,24 @@ class LanguageModelStepper:
         return {"cache": _reorder_self_attention(state["cache"], indices)}
 
 
-def stepper_for(model, pad_id=0):
+def stepper_for(model, pad_id=PAD_ID):
     """The stepper of ``model``: encoder-decoder or language model.
 
+    Chosen by the model's attributes: an ``encoder`` and a ``decoder``
+    make an encoder-decoder, a ``decoder`` alone a language model.
+
     Raises:
-        ValueError: when the model is neither (e.g. a classifier).
+        ValueError: when the model has no decoder (e.g. a classifier).
     """
-    inputs = model.input
-    if isinstance(inputs, dict):
-        names = set(inputs)
-    else:  # a list of named keras.Input tensors
-        names = {getattr(t, "name", None) for t in tree.flatten(inputs)}
-    if "source_tokens" in names:
+    if getattr(model, "decoder", None) is None:
+        raise ValueError(
+            f"Model '{getattr(model, 'name', model)}' cannot generate text: "
+            "decoding needs a model with a decoder, from "
+            "keras_transformer.models (Transformer, LanguageModel) or a "
+            "hand-built one with the attributes "
+            f"{', '.join(SEQ2SEQ_PARTS)} "
+            f"(or {', '.join(LANGUAGE_MODEL_PARTS)})."
+        )
+    if getattr(model, "encoder", None) is not None:
         return Seq2SeqStepper(model, pad_id=pad_id)
-    if "tokens" in names and any(
-        layer.name == "decoder" for layer in model.layers
-    ):
-        return LanguageModelStepper(model)
-    raise ValueError(
-        f"Model '{model.name}' cannot generate text: decoding needs a model "
-        "from build_transformer (inputs 'source_tokens', 'target_tokens') or "
-        "build_language_model (input 'tokens')."
-    )
+    return LanguageModelStepper(model)

@@ -162,9 +162,8 @@ class Translator:
         inputs = np.array([[self.target_tokenizer.bos_id] + output], "int32")
         stepper = Seq2SeqStepper(self.model)
         memory = stepper.encode(sources[:, :source_length])
-        parts = stepper.parts
-        _, scores = parts.decoder(
-            parts.target_embedding(inputs[:, :-1]),
+        _, scores = stepper.decoder(
+            stepper.target_embedding(inputs[:, :-1]),
             memory,
             return_attention_scores=True,
         )

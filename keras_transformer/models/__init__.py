@@ -1,19 +1,28 @@
-"""Transformer models built with the Keras functional API."""
+"""Transformer models: functional ``keras.Model`` classes with their parts
+as attributes."""
 
-from keras_transformer.models.classifier import build_classifier
+from keras_transformer.models.base import TransformerModel
+from keras_transformer.models.classifier import Classifier, build_classifier
 from keras_transformer.models.config import TransformerConfig
-from keras_transformer.models.language_model import build_language_model
-from keras_transformer.models.transformer import (
-    TransformerParts,
-    build_transformer,
-    transformer_parts,
+from keras_transformer.models.language_model import (
+    LanguageModel,
+    build_language_model,
 )
+from keras_transformer.models.masked_lm import (
+    MaskedLanguageModel,
+    build_masked_language_model,
+)
+from keras_transformer.models.transformer import Transformer, build_transformer
 
 __all__ = [
+    "Classifier",
+    "LanguageModel",
+    "MaskedLanguageModel",
+    "Transformer",
     "TransformerConfig",
-    "TransformerParts",
+    "TransformerModel",
     "build_classifier",
     "build_language_model",
+    "build_masked_language_model",
     "build_transformer",
-    "transformer_parts",
 ]

@@ -3,8 +3,9 @@
 import keras
 
 from keras_transformer.layers import TransformerEncoder
+from keras_transformer.models.base import TransformerModel, as_config
 from keras_transformer.models.config import TransformerConfig
-from keras_transformer.models.transformer import _embedding, _stack_kwargs
+from keras_transformer.models.parts import stack_kwargs, token_embedding
 
 POOLINGS = ("mean", "first")
 
@@ -30,10 +31,9 @@ class FirstTokenPooling(keras.layers.Layer):
         return (inputs_shape[0], inputs_shape[-1])
 
 
-def build_classifier(
-    config: TransformerConfig, num_classes, pooling="mean", name="classifier"
-):
-    """Encoder + pooling + dense logits.
+@keras.saving.register_keras_serializable(package="keras_transformer")
+class Classifier(TransformerModel):
+    """Encoder + pooling + dense logits: a text classifier.
 
     Args:
         config: a ``TransformerConfig`` (decoder fields are unused).
@@ -43,40 +43,68 @@ def build_classifier(
             "class" token, as BERT's [CLS]).
         name: the model name.
 
+    Call arguments:
+        inputs: ``{"tokens": (B, T) int32}``, 0 = padding.
+
     Returns:
-        A ``keras.Model`` from ``{"tokens": (B, T) int32}`` to float32 logits
-        (B, num_classes).
+        float32 logits (B, num_classes).
+
+    Attributes:
+        embedding, encoder: the encoder's parts (``init_from`` copies them
+            from a pretrained run); pooling, head: the task's layers.
 
     Example:
 
-    >>> model = build_classifier(TransformerConfig.small(vocab_size=500), 2)
+    >>> model = Classifier(TransformerConfig.small(vocab_size=500), 2)
     >>> model({"tokens": np.array([[2, 17, 40, 0]])}).shape
     (1, 2)
     """
-    if pooling not in POOLINGS:
-        raise ValueError(
-            f"`pooling` must be one of {list(POOLINGS)}. Received: {pooling!r}"
-        )
-    if (
-        isinstance(num_classes, bool)
-        or not isinstance(num_classes, int)
-        or (num_classes < 2)
+
+    def __init__(
+        self, config, num_classes, pooling="mean", name="classifier", **kwargs
     ):
-        raise ValueError(
-            f"`num_classes` must be an int >= 2. Received: {num_classes!r}"
+        config = as_config(config)
+        if pooling not in POOLINGS:
+            raise ValueError(
+                f"`pooling` must be one of {list(POOLINGS)}. Received: "
+                f"{pooling!r}"
+            )
+        if (
+            isinstance(num_classes, bool)
+            or not isinstance(num_classes, int)
+            or (num_classes < 2)
+        ):
+            raise ValueError(
+                f"`num_classes` must be an int >= 2. Received: {num_classes!r}"
+            )
+        tokens = keras.Input((None,), dtype="int32", name="tokens")
+        embedding = token_embedding(config, config.vocab_size, "embedding")
+        encoder = TransformerEncoder(
+            config.num_layers, name="encoder", **stack_kwargs(config)
         )
-    tokens = keras.Input((None,), dtype="int32", name="tokens")
-    embedding = _embedding(config, config.vocab_size, "embedding")
-    encoder = TransformerEncoder(
-        config.num_layers, name="encoder", **_stack_kwargs(config)
-    )
-    states = encoder(embedding(tokens))
-    if pooling == "mean":
-        pooled = keras.layers.GlobalAveragePooling1D(name="pooling")(states)
-    else:
-        pooled = FirstTokenPooling(name="pooling")(states)
-    pooled = keras.layers.Dropout(config.dropout, name="pooled_dropout")(pooled)
-    logits = keras.layers.Dense(num_classes, dtype="float32", name="logits")(
-        pooled
-    )
-    return keras.Model({"tokens": tokens}, logits, name=name)
+        if pooling == "mean":
+            pool = keras.layers.GlobalAveragePooling1D(name="pooling")
+        else:
+            pool = FirstTokenPooling(name="pooling")
+        dropout = keras.layers.Dropout(config.dropout, name="pooled_dropout")
+        head = keras.layers.Dense(num_classes, dtype="float32", name="logits")
+        logits = head(dropout(pool(encoder(embedding(tokens)))))
+        super().__init__(
+            {"tokens": tokens},
+            logits,
+            config,
+            {"num_classes": num_classes, "pooling": pooling},
+            name=name,
+            **kwargs,
+        )
+        self.embedding = embedding
+        self.encoder = encoder
+        self.pooling = pool
+        self.head = head
+
+
+def build_classifier(
+    config: TransformerConfig, num_classes, pooling="mean", name="classifier"
+):
+    """The ``Classifier`` of ``config`` (see the class)."""
+    return Classifier(config, num_classes, pooling=pooling, name=name)

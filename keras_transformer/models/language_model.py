@@ -3,15 +3,18 @@
 import keras
 
 from keras_transformer.layers import TransformerDecoder
+from keras_transformer.models.base import TransformerModel, as_config
 from keras_transformer.models.config import TransformerConfig
-from keras_transformer.models.transformer import (
-    _embedding,
-    _stack_kwargs,
+from keras_transformer.models.parts import (
     output_logits,
+    output_projection,
+    stack_kwargs,
+    token_embedding,
 )
 
 
-def build_language_model(config: TransformerConfig, name="language_model"):
+@keras.saving.register_keras_serializable(package="keras_transformer")
+class LanguageModel(TransformerModel):
     """Token embedding + causal decoder stack (no cross-attention) + logits.
 
     Args:
@@ -19,21 +22,42 @@ def build_language_model(config: TransformerConfig, name="language_model"):
             ``num_layers`` layers; ``tie_embeddings`` ties the output).
         name: the model name.
 
+    Call arguments:
+        inputs: ``{"tokens": (B, T) int32}``.
+
     Returns:
-        A ``keras.Model`` from ``{"tokens": (B, T) int32}`` to float32 logits
-        (B, T, V) predicting the next token at every position.
+        float32 logits (B, T, V) predicting the next token at every
+        position.
+
+    Attributes:
+        embedding, decoder, output_projection (None when tied).
 
     Example:
 
-    >>> model = build_language_model(TransformerConfig.small(vocab_size=260))
+    >>> model = LanguageModel(TransformerConfig.small(vocab_size=260))
     >>> model({"tokens": np.array([[2, 72, 105]])}).shape
     (1, 3, 260)
     """
-    tokens = keras.Input((None,), dtype="int32", name="tokens")
-    embedding = _embedding(config, config.vocab_size, "embedding")
-    decoder = TransformerDecoder(
-        config.decoder_layers, name="decoder", **_stack_kwargs(config)
-    )
-    states = decoder(embedding(tokens))
-    logits = output_logits(config, states, embedding)
-    return keras.Model({"tokens": tokens}, logits, name=name)
+
+    def __init__(self, config, name="language_model", **kwargs):
+        config = as_config(config)
+        tokens = keras.Input((None,), dtype="int32", name="tokens")
+        embedding = token_embedding(config, config.vocab_size, "embedding")
+        decoder = TransformerDecoder(
+            config.decoder_layers, name="decoder", **stack_kwargs(config)
+        )
+        projection = output_projection(config)
+        logits = output_logits(
+            decoder(embedding(tokens)), embedding, projection
+        )
+        super().__init__(
+            {"tokens": tokens}, logits, config, name=name, **kwargs
+        )
+        self.embedding = embedding
+        self.decoder = decoder
+        self.output_projection = projection
+
+
+def build_language_model(config: TransformerConfig, name="language_model"):
+    """The causal ``LanguageModel`` of ``config`` (see the class)."""
+    return LanguageModel(config, name=name)

@@ -701,7 +701,7 @@ def translator_for(experiment, model, tokenizers, decoding=None):
         max_source_length=experiment.training.max_length,
         max_target_length=max_target,
         extra_length=experiment.evaluation.extra_decode_length,
-        decoding=decoding or experiment.evaluation.decoding(),
+        decoding=decoding or experiment.evaluation.decoding,
     )
 
 

@@ -199,8 +199,8 @@ def test_decoding_inputs_may_be_tensors():
     assert tuple(tokens.shape) == (3, 4)
 
 
-def test_a_hand_built_functional_model_decodes_by_its_layer_names():
-    """Layers named embedding/encoder/decoder and list inputs suffice."""
+def test_a_hand_built_functional_model_decodes_by_its_attributes():
+    """Parts given as attributes suffice, whatever the layers' names."""
     import keras
 
     from keras_transformer.layers import (
@@ -211,11 +211,15 @@ def test_a_hand_built_functional_model_decodes_by_its_layer_names():
 
     source = keras.Input((None,), dtype="int32", name="source_tokens")
     target = keras.Input((None,), dtype="int32", name="target_tokens")
-    embedding = TokenAndPositionEmbedding(40, 16, 32, name="embedding")
-    encoder = TransformerEncoder(1, num_heads=2, ff_dim=32, name="encoder")
-    decoder = TransformerDecoder(1, num_heads=2, ff_dim=32, name="decoder")
+    embedding = TokenAndPositionEmbedding(40, 16, 32, name="tokens")
+    encoder = TransformerEncoder(1, num_heads=2, ff_dim=32, name="enc")
+    decoder = TransformerDecoder(1, num_heads=2, ff_dim=32, name="dec")
     states = decoder(embedding(target), encoder(embedding(source)))
     model = keras.Model([source, target], embedding(states, reverse=True))
+    with pytest.raises(ValueError, match="cannot generate text"):
+        greedy_decode(model, SOURCES, max_length=6)
+    model.source_embedding = model.target_embedding = embedding
+    model.encoder, model.decoder = encoder, decoder
     cached, _ = greedy_decode(model, SOURCES, max_length=6)
     uncached = greedy_decode_uncached(
         model,

@@ -3,9 +3,12 @@ import numpy as np
 import pytest
 
 from keras_transformer.models import (
+    Classifier,
+    LanguageModel,
+    MaskedLanguageModel,
+    Transformer,
     TransformerConfig,
     build_transformer,
-    transformer_parts,
 )
 
 
@@ -35,9 +38,8 @@ def test_big_parameter_count_matches_the_paper():
 
 def test_three_way_tying_shares_one_matrix():
     model = build_transformer(_tiny())
-    parts = transformer_parts(model)
-    assert parts.source_embedding is parts.target_embedding
-    assert parts.output_projection is None
+    assert model.source_embedding is model.target_embedding
+    assert model.output_projection is None
     untied = build_transformer(_tiny(tie_embeddings=False))
     # The untied model has a second embedding and an output projection.
     extra = 40 * 16 + (16 * 40 + 40)
@@ -46,10 +48,9 @@ def test_three_way_tying_shares_one_matrix():
 
 def test_separate_vocabularies():
     model = build_transformer(_tiny(target_vocab_size=25))
-    parts = transformer_parts(model)
-    assert parts.source_embedding is not parts.target_embedding
-    assert parts.source_embedding.vocab_size == 40
-    assert parts.target_embedding.vocab_size == 25
+    assert model.source_embedding is not model.target_embedding
+    assert model.source_embedding.vocab_size == 40
+    assert model.target_embedding.vocab_size == 25
     logits = model(
         {
             "source_tokens": np.array([[5, 6, 0]]),
@@ -70,7 +71,7 @@ def test_variants_build_and_predict(norm_first, position):
         }
     )
     assert logits.shape == (1, 4, 40) and logits.dtype == "float32"
-    assert transformer_parts(model).encoder.norm_first == norm_first
+    assert model.encoder.norm_first == norm_first
 
 
 def test_source_padding_does_not_change_logits():
@@ -107,8 +108,43 @@ def test_save_and_load_round_trip(tmp_path):
     model.save(path)
     loaded = keras.saving.load_model(path)
     np.testing.assert_array_equal(model(inputs), loaded(inputs))
-    parts = transformer_parts(loaded)
-    assert parts.target_embedding.vocab_size == 30
+    assert type(loaded) is Transformer
+    assert loaded.target_embedding.vocab_size == 30
+    assert loaded.transformer_config == model.transformer_config
+
+
+@pytest.mark.parametrize(
+    "build, inputs, parts",
+    [
+        (
+            lambda c: Classifier(c, 3, pooling="first"),
+            {"tokens": np.array([[2, 5, 6, 0]])},
+            ("embedding", "encoder", "pooling", "head"),
+        ),
+        (
+            LanguageModel,
+            {"tokens": np.array([[2, 5, 6]])},
+            ("embedding", "decoder"),
+        ),
+        (
+            MaskedLanguageModel,
+            {"tokens": np.array([[2, 5, 4, 3]])},
+            ("embedding", "encoder", "transform", "norm"),
+        ),
+    ],
+    ids=["classifier", "language_model", "masked_lm"],
+)
+def test_every_model_round_trips_with_its_parts(tmp_path, build, inputs, parts):
+    model = build(_tiny())
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is type(model)
+    np.testing.assert_array_equal(model(inputs), loaded(inputs))
+    for name in parts:
+        layer = getattr(loaded, name)
+        assert layer in loaded.layers  # the attribute is the graph's layer
+        assert layer.name == getattr(model, name).name
 
 
 def test_mixed_precision_logits_are_float32():

@@ -126,7 +126,7 @@ def test_more_steps_train_on_and_fewer_are_refused(tmp_path, capsys):
     metrics = train_and_evaluate(
         _experiment(
             training={"steps": 35, "clipnorm": 1.0},
-            evaluation={"decode": "greedy"},
+            evaluation={"decoding": {"strategy": "greedy"}},
         ),
         workdir,
         verbose=0,
