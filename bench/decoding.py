@@ -111,9 +111,7 @@ def run(args):
     )
 
     model = _model(args)
-    from keras_transformer.models.transformer import transformer_parts
-
-    vocab = transformer_parts(model).source_embedding.vocab_size
+    vocab = model.source_embedding.vocab_size
     rng = np.random.default_rng(0)
     forward = _forward(model)
     greedy = compile_decoder(greedy_decode, jit_compile=False)

@@ -103,34 +103,56 @@ def _parser():
     )
     evaluate = commands.add_parser(
         "evaluate",
-        help="recompute metrics.json of a finished run",
+        help="evaluate a finished run on a split; writes eval/<split>-"
+        "<decoding>.json and .tsv",
         parents=[decoding],
     )
     evaluate.add_argument("--workdir", required=True)
     evaluate.add_argument(
         "--split", default="test", choices=("train", "validation", "test")
     )
-    translate = commands.add_parser(
-        "translate",
-        help="translate TEXT arguments (or stdin lines), one per line",
-        parents=[decoding],
-    )
-    translate.add_argument("--workdir", required=True)
-    translate.add_argument("text", nargs="*", help="sentences (default: stdin)")
-    translate.add_argument(
-        "--attention",
-        metavar="PNG",
-        help="save the cross-attention heatmap of the first sentence",
-    )
-    translate.add_argument(
-        "--scores", action="store_true", help="print each score and a tab first"
-    )
-    translate.add_argument(
-        "--batch-size",
-        type=positive_int,
-        default=64,
-        help="sentences per decoding batch",
-    )
+    for name, help in (
+        (
+            "predict",
+            "run a finished model on TEXT arguments (or stdin lines): "
+            "translations, labels, completions or [MASK] fillers",
+        ),
+        ("translate", "predict for a translation run"),
+    ):
+        command = commands.add_parser(name, help=help, parents=[decoding])
+        command.add_argument("--workdir", required=True)
+        command.add_argument(
+            "text", nargs="*", help="inputs, one per argument (default: stdin)"
+        )
+        command.add_argument(
+            "--output",
+            metavar="FILE",
+            help="write the outputs to FILE (one line per input) instead of "
+            "standard output",
+        )
+        command.add_argument(
+            "--scores",
+            action="store_true",
+            help="print each output's score and a tab first",
+        )
+        command.add_argument(
+            "--batch-size",
+            type=positive_int,
+            default=64,
+            help="inputs per batch",
+        )
+        command.add_argument(
+            "--max-new-tokens",
+            type=positive_int,
+            default=100,
+            help="tokens a language model adds to each prompt",
+        )
+        command.add_argument(
+            "--attention",
+            metavar="PNG",
+            help="(translation) save the cross-attention heatmap of the "
+            "first input",
+        )
     export = commands.add_parser(
         "export",
         help="write a SavedModel for TensorFlow Serving to EXPORT_DIR/N/",
@@ -234,12 +256,23 @@ def _run(args):
         experiment = load_experiment(args.config, args.set)
         _print_metrics(dict(train_and_evaluate(experiment, args.workdir)))
     elif args.command == "evaluate":
-        _print_metrics(dict(_evaluate(args)))
-    elif args.command == "translate":
-        return _translate(args)
+        _evaluate(args)
+    elif args.command in ("predict", "translate"):
+        return _predict(args)
     else:
         _export(args)
     return 0
+
+
+def _summary(metrics):
+    """``bleu 33.18, chrf 58.03, loss 2.1012, ...`` of the numbers."""
+    first = ("bleu", "chrf", "exact_match", "accuracy", "perplexity", "loss")
+    keys = [key for key in first if key in metrics] + sorted(
+        key
+        for key, value in metrics.items()
+        if key not in first and isinstance(value, (int, float))
+    )
+    return ", ".join(f"{key} {metrics[key]}" for key in keys)
 
 
 def _evaluate(args):
@@ -247,7 +280,12 @@ def _evaluate(args):
     from keras_transformer.training.train import evaluate
 
     decoding = _decoding(args, read_experiment(args.workdir))
-    return evaluate(args.workdir, args.split, decoding=decoding)
+    metrics = evaluate(args.workdir, args.split, decoding=decoding)
+    how = f", {metrics['decode']}" if "decode" in metrics else ""
+    print(
+        f"{args.split}{how}: {_summary(metrics)} -> "
+        f"{', '.join(metrics['outputs'])}"
+    )
 
 
 def _read_lines(stream, name="stdin"):
@@ -270,10 +308,9 @@ def _read_lines(stream, name="stdin"):
     return texts, problems
 
 
-def _translate(args):
+def _predict(args):
     from keras_transformer.errors import ConfigError, RunError
-    from keras_transformer.run import load_run
-    from keras_transformer.training.train import translator_for
+    from keras_transformer.run import load_finished, read_experiment
 
     if args.attention:
         try:
@@ -283,43 +320,76 @@ def _translate(args):
                 "--attention draws with matplotlib, which is not installed: "
                 "pip install matplotlib (or the package's [notebooks] extra)."
             ) from None
-    experiment, model, tokenizers = load_run(args.workdir, compile=False)
-    if experiment.task != "translation":
+    experiment = read_experiment(args.workdir)
+    if not _answers_to(args.command, experiment):
         raise RunError(
-            f"{args.workdir} holds a {experiment.task} run; translate needs "
-            "a translation run."
+            f"{args.workdir} holds a {experiment.task} run, which has no "
+            f"{args.command} command; use predict."
+        )
+    if args.output:
+        _check_output(args.output)
+    task, model = load_finished(args.workdir, compile=False)
+    predictor = task.predictor(
+        model,
+        _decoding(args, experiment),
+        max_new_tokens=args.max_new_tokens,
+    )
+    if args.attention and not hasattr(predictor, "cross_attention"):
+        raise ConfigError(
+            f"--attention needs a translation run; {args.workdir} holds a "
+            f"{experiment.task} run."
         )
     problems = []
     if args.text:
         texts = list(args.text)
     else:
         texts, problems = _read_lines(sys.stdin.buffer)
-    translator = translator_for(
-        experiment, model, tokenizers, _decoding(args, experiment)
-    )
     valid = [text for text in texts if text is not None]
-    translations, scores = translator.translate_with_scores(
-        valid, batch_size=args.batch_size
-    )
-    outputs = iter(zip(translations, scores))
+    rows = iter(predictor.predict(valid, batch_size=args.batch_size))
+    lines = []
     for text in texts:
         if text is None:
-            print("")
+            lines.append("")
             continue
-        translation, score = next(outputs)
-        print(f"{score:.4f}\t{translation}" if args.scores else translation)
+        row = next(rows)
+        line = predictor.format(row)
+        if args.scores and "score" in row:
+            line = f"{row['score']:.4f}\t{line}"
+        lines.append(line)
+    if args.output:
+        from keras_transformer.run import write_text
+
+        write_text(args.output, "".join(line + "\n" for line in lines))
+        print(f"{len(lines)} outputs written to {args.output}")
+    else:
+        for line in lines:
+            print(line)
     if args.attention and valid:
         from keras_transformer.inference.attention_plot import (
             save_attention_heatmap,
         )
 
         save_attention_heatmap(
-            *translator.cross_attention(valid[0]), path=args.attention
+            *predictor.cross_attention(valid[0]), path=args.attention
         )
-        print(f"cross-attention of the first sentence: {args.attention}")
+        print(f"cross-attention of the first input: {args.attention}")
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _answers_to(command, experiment):
+    from keras_transformer.tasks import get_task_class
+
+    return command in get_task_class(experiment.task).commands
+
+
+def _check_output(path):
+    from keras_transformer.run import check_writable
+
+    if os.path.isdir(path):
+        raise UserError(f"--output {path} is a directory; name a file.")
+    check_writable(os.path.dirname(os.path.abspath(path)), "write --output")
 
 
 def _export(args):

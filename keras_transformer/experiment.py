@@ -19,7 +19,8 @@ from keras_transformer.errors import ConfigError, MissingFileError
 from keras_transformer.inference.decoding_config import DecodingConfig
 from keras_transformer.models.config import TransformerConfig
 
-TASKS = ("translation", "classification", "language_modeling")
+# Keys of the ``model`` section that are not ``TransformerConfig`` fields.
+MODEL_EXTRA_KEYS = ("preset", "init_from")
 
 
 def setting(
@@ -175,9 +176,7 @@ class EvaluationConfig:
 class Experiment:
     """One experiment: everything needed to train and evaluate a model."""
 
-    task: Literal["translation", "classification", "language_modeling"] = (
-        "translation"
-    )
+    task: str = "translation"
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     tokenizer: TokenizerConfig = dataclasses.field(
         default_factory=TokenizerConfig
@@ -194,6 +193,7 @@ class Experiment:
         """The ``TransformerConfig`` for the given vocabulary sizes."""
         values = dict(self.model)
         preset = values.pop("preset", "small")
+        values.pop("init_from", None)
         values.setdefault("max_length", self.training.max_length)
         try:
             return TransformerConfig.preset(
@@ -304,13 +304,22 @@ def _from_dict(cls, values, where):
 def _check_model_section(model):
     fields = {f.name for f in dataclasses.fields(TransformerConfig)}
     fields -= {"vocab_size", "target_vocab_size"}
-    unknown = sorted(set(model) - fields - {"preset"})
+    unknown = sorted(set(model) - fields - set(MODEL_EXTRA_KEYS))
     if unknown:
         raise ConfigError(
             f"unknown key(s) {', '.join('model.' + k for k in unknown)}; valid "
-            f"keys of model: preset, {', '.join(sorted(fields))} (vocabulary "
-            "sizes come from the tokenizer)"
+            f"keys of model: {', '.join(MODEL_EXTRA_KEYS)}, "
+            f"{', '.join(sorted(fields))} (vocabulary sizes come from the "
+            "tokenizer)"
         )
+    init_from = model.get("init_from")
+    if init_from is not None:
+        if not isinstance(init_from, str) or not init_from:
+            raise ConfigError(
+                f"model.init_from: expected the path of a run directory, got "
+                f"{init_from!r}"
+            )
+
     preset = model.get("preset", "small")
     if preset not in ("small", "base", "big"):
         raise ConfigError(
@@ -373,6 +382,13 @@ def experiment_from_dict(values, stored=False):
     settings of the evaluation.
     """
     experiment = _from_dict(Experiment, _nest_decoding(values, stored), "")
+    from keras_transformer.tasks.registry import task_names
+
+    if experiment.task not in task_names():
+        raise ConfigError(
+            f"task: invalid value {experiment.task!r}; valid choices: "
+            f"{', '.join(repr(name) for name in task_names())}"
+        )
     _check_model_section(experiment.model)
     # Build once to validate the model fields and their types.
     experiment.model_config(vocab_size=8)

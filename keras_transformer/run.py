@@ -452,28 +452,15 @@ def read_experiment(workdir):
         ) from None
 
 
-def tokenizer_names(experiment):
-    """Directory names of the run's tokenizers (one, or source + target)."""
-    separate = experiment.task == "translation" and not (
-        experiment.tokenizer.shared
-    )
-    return list(TOKENIZER_DIRS[1:] if separate else TOKENIZER_DIRS[:1])
+def load_task(workdir):
+    """The ``Task`` of the run in ``workdir``, its assets loaded.
 
+    Raises:
+        RunError: there is no run, or its files are damaged.
+    """
+    from keras_transformer.tasks import get_task
 
-def load_tokenizers(workdir, experiment):
-    """``(source_tokenizer, target_tokenizer)`` of a run (the same object
-    twice when the vocabulary is shared)."""
-    from keras_transformer.data.tokenizer import Tokenizer
-
-    loaded = []
-    for name in tokenizer_names(experiment):
-        try:
-            loaded.append(Tokenizer.load(path(workdir, name)))
-        except FileNotFoundError as err:
-            raise RunError(
-                f"{workdir} has no usable tokenizer: {err}"
-            ) from None
-    return loaded[0], loaded[-1]
+    return get_task(read_experiment(workdir)).load(workdir)
 
 
 def load_model(target, compile=True):
@@ -486,8 +473,8 @@ def load_model(target, compile=True):
     return keras.saving.load_model(target, compile=compile)
 
 
-def load_run(workdir, compile=True):
-    """The experiment, model and tokenizers of a finished run.
+def load_finished(workdir, compile=True):
+    """The task (assets loaded) and the final model of a finished run.
 
     Args:
         workdir: the run directory.
@@ -495,7 +482,7 @@ def load_run(workdir, compile=True):
             inference and export: smaller and faster).
 
     Returns:
-        ``(experiment, model, (source_tokenizer, target_tokenizer))``.
+        ``(task, model)``.
 
     Raises:
         RunError: no finished run in ``workdir``, or its files are damaged.
@@ -509,7 +496,7 @@ def load_run(workdir, compile=True):
             f"CONFIG --workdir {workdir}"
         )
     try:
-        model = load_model(model_path, compile=compile)
+        check_keras_file(model_path)
     except RunError as err:
         steps = experiment.training.steps_per_epoch
         if list_checkpoints(path(workdir, BACKUP_DIR), steps):
@@ -521,7 +508,25 @@ def load_run(workdir, compile=True):
         else:
             fix = "No checkpoint is left to rebuild it: train again."
         raise RunError(f"{err} {fix}") from None
-    return experiment, model, load_tokenizers(workdir, experiment)
+    task = load_task(workdir)
+    return task, task.load_model(model_path, compile=compile)
+
+
+def load_run(workdir, compile=True):
+    """The experiment, model and tokenizers of a finished run.
+
+    Args:
+        workdir: the run directory.
+        compile: restore the optimizer and losses too.
+
+    Returns:
+        ``(experiment, model, (source_tokenizer, target_tokenizer))``.
+
+    Raises:
+        RunError: no finished run in ``workdir``, or its files are damaged.
+    """
+    task, model = load_finished(workdir, compile=compile)
+    return task.experiment, model, task.tokenizers
 
 
 # ------------------------------------------------------------------ resume
@@ -639,7 +644,9 @@ __all__ = [
     "check_keras_file",
     "check_writable",
     "list_checkpoints",
+    "load_finished",
     "load_run",
+    "load_task",
     "read_experiment",
     "resume_differences",
     "run_state",

@@ -25,12 +25,11 @@ def _cli(*args, stdin=None):
 def test_translate_arguments_stdin_strategies_and_attention(
     translation_run, tmp_path
 ):
-    from keras_transformer.run import load_run
-    from keras_transformer.training.train import translator_for
+    from keras_transformer.run import load_finished
 
-    experiment, model, tokenizers = load_run(translation_run)
+    task, model = load_finished(translation_run)
     texts = ["abc def", "x y z"]
-    expected = translator_for(experiment, model, tokenizers).translate(texts)
+    expected = task.predictor(model).translate(texts)
 
     picture = tmp_path / "attention.png"
     result = _cli(
@@ -75,15 +74,43 @@ def test_translate_arguments_stdin_strategies_and_attention(
     assert sampled.stdout.count("\n") == 2
 
 
-def test_evaluate_reports_the_decoding_and_errors_are_one_line(
+def test_evaluate_keeps_every_result_and_prints_one_line(
     translation_run, tmp_path
 ):
-    result = _cli(
-        "evaluate", "--workdir", translation_run, "--decode", "greedy"
+    import csv
+    import json
+
+    metrics_before = open(os.path.join(translation_run, "metrics.json")).read()
+    results = {}
+    for decode in ("greedy", "beam"):
+        result = _cli(
+            "evaluate", "--workdir", translation_run, "--decode", decode
+        )
+        assert result.returncode == 0, result.stderr
+        summary = result.stdout.strip().splitlines()[-1]
+        assert summary.startswith("test, ") and "bleu " in summary
+        results[decode] = summary
+    assert "test, greedy: bleu" in results["greedy"]
+    assert "test, beam4 alpha=0.6: bleu" in results["beam"]
+    eval_dir = os.path.join(translation_run, "eval")
+    assert sorted(os.listdir(eval_dir)) == [
+        "test-beam4-alpha0.6.json",
+        "test-beam4-alpha0.6.tsv",
+        "test-greedy.json",
+        "test-greedy.tsv",
+    ]
+    with open(os.path.join(eval_dir, "test-greedy.json")) as handle:
+        greedy = json.load(handle)
+    assert greedy["decode"] == "greedy"
+    assert greedy["bleu_signature"].startswith("nrefs:1|case:mixed")
+    with open(os.path.join(eval_dir, "test-greedy.tsv"), newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    assert len(rows) == 20  # every test sentence, not only the examples
+    assert set(rows[0]) == {"source", "reference", "translation"}
+    # The training run's own final evaluation is untouched.
+    assert open(os.path.join(translation_run, "metrics.json")).read() == (
+        metrics_before
     )
-    assert result.returncode == 0, result.stderr
-    assert '"decode": "greedy"' in result.stdout  # the run's default: beam
-    assert '"bleu_signature": "nrefs:1|case:mixed' in result.stdout
 
     missing = _cli("translate", "--workdir", str(tmp_path / "nothing"), "a")
     assert missing.returncode == 1
@@ -253,13 +280,10 @@ class _Stdin:
 def test_invalid_utf8_lines_are_named_and_the_others_translated(
     translation_run, capsys, monkeypatch
 ):
-    from keras_transformer.run import load_run
-    from keras_transformer.training.train import translator_for
+    from keras_transformer.run import load_finished
 
-    experiment, model, tokenizers = load_run(translation_run)
-    expected = translator_for(experiment, model, tokenizers).translate(
-        ["abc def", "x y z"]
-    )
+    task, model = load_finished(translation_run)
+    expected = task.predictor(model).translate(["abc def", "x y z"])
     monkeypatch.setattr(sys, "stdin", _Stdin(b"abc def\n\xff bad\nx y z\n"))
     code, out, err = _main(capsys, "translate", "--workdir", translation_run)
     assert code == 1

@@ -241,10 +241,10 @@ def test_a_stop_in_the_final_evaluation_resumes_into_evaluation(
     assert not os.path.exists(os.path.join(workdir, "metrics.json"))
     # Then an error in the evaluation (the rerun trains nothing) ...
     failing = (
-        "import keras_transformer.training.train as train\n"
+        "from keras_transformer.tasks.base import Task\n"
         "def broken(*args, **kwargs):\n"
         "    raise ValueError('evaluation failed on purpose')\n"
-        "train.evaluate_model = broken"
+        "Task.evaluate = broken"
     )
     result = _run("train", config, "--workdir", workdir, prefix=failing)
     assert "evaluation failed on purpose" in assert_one_line(result)

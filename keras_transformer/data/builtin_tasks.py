@@ -260,27 +260,37 @@ _SAMPLERS = {
 }
 
 
+# Every pair of the enumerable tasks.
+_ENUMERATIONS = {
+    "dates": lambda: [
+        _date_pair(day, fmt)
+        for day in range(_NUM_DAYS)
+        for fmt in range(len(_DATE_FORMATS))
+    ],
+    "numbers": lambda: [
+        (_number_to_words(n), str(n)) for n in range(_MAX_NUMBER + 1)
+    ],
+}
+_WORD_SEQUENCES = sum(
+    len(_WORDS) ** length for length in range(_MIN_WORDS, _MAX_WORDS + 1)
+)
+# The number of distinct source strings each task can produce.
+_CAPACITIES = {
+    "dates": _NUM_DAYS * len(_DATE_FORMATS),
+    "numbers": _MAX_NUMBER + 1,
+    "copy": _WORD_SEQUENCES,
+    "reverse": _WORD_SEQUENCES,
+}
+
+
 def _all_pairs(task):
     """Every pair of an enumerable task (``dates`` and ``numbers``)."""
-    if task == "dates":
-        return [
-            _date_pair(day, fmt)
-            for day in range(_NUM_DAYS)
-            for fmt in range(len(_DATE_FORMATS))
-        ]
-    if task == "numbers":
-        return [(_number_to_words(n), str(n)) for n in range(_MAX_NUMBER + 1)]
-    raise AssertionError(f"task {task!r} is not enumerable")
+    return _ENUMERATIONS[task]()
 
 
 def _capacity(task):
     """The number of distinct source strings a task can produce."""
-    if task == "dates":
-        return _NUM_DAYS * len(_DATE_FORMATS)
-    if task == "numbers":
-        return _MAX_NUMBER + 1
-    n = len(_WORDS)
-    return sum(n**length for length in range(_MIN_WORDS, _MAX_WORDS + 1))
+    return _CAPACITIES[task]
 
 
 def _check_task(task):

@@ -1,10 +1,9 @@
-"""Loading an experiment's train/validation/test splits from its source.
+"""Reading an experiment's train/validation/test splits, task-agnostic.
 
-Every task gets the same three splits, whatever the source:
-
-- translation: ``tf.data.Dataset``s of (source, target) strings;
-- classification: datasets of (text, label id) plus the label names;
-- language modelling: one string per split.
+The tasks (``keras_transformer/tasks``) decide what their examples are and
+call these helpers: ``file_splits`` reads local files in any
+``data.format``, ``builtin_pair_splits`` generates the built-in tasks,
+``pairs_dataset`` and ``texts_dataset`` turn lists into ``tf.data``.
 """
 
 import dataclasses
@@ -14,7 +13,7 @@ from typing import Dict, List, Optional
 import tensorflow as tf
 
 from keras_transformer.data import builtin_tasks, sources
-from keras_transformer.errors import MissingFileError
+from keras_transformer.errors import ConfigError, MissingFileError
 
 SPLITS = ("train", "validation", "test")
 
@@ -24,7 +23,7 @@ class Splits:
     """The data of one experiment.
 
     Attributes:
-        data: split name -> dataset (or text for language modelling).
+        data: split name -> dataset (or one text, for language modelling).
         label_names: class names (classification only).
     """
 
@@ -57,7 +56,8 @@ def _has_split_placeholder(config):
     return config.path is not None and "{split}" in config.path
 
 
-def _pairs_dataset(pairs):
+def pairs_dataset(pairs):
+    """A dataset of (source, target) strings from a list of pairs."""
     sources_, targets = zip(*pairs) if pairs else ((), ())
     return tf.data.Dataset.from_tensor_slices(
         (
@@ -110,7 +110,19 @@ def _read_split_files(config, split):
     return sources.read_text(_path_for(config, split))
 
 
-def _file_splits(config):
+def file_splits(config):
+    """Every split's examples from local files, in ``config.format``.
+
+    With a ``{split}`` placeholder each split has its file(s); otherwise
+    one file is split deterministically by ``validation_fraction`` and
+    ``test_fraction`` (texts by characters, examples by a seeded shuffle
+    that keeps repeated sources on one side).
+
+    Returns:
+        split -> examples: a list of (source, target) pairs (``tsv``,
+        ``parallel``), of (text, label) pairs (``labelled``) or one text
+        (``text``).
+    """
     if _has_split_placeholder(config):
         return {split: _read_file_examples(config, split) for split in SPLITS}
     examples = _read_file_examples(config, "train")
@@ -126,123 +138,59 @@ def _file_splits(config):
     )
 
 
-def _limit(examples, limit):
-    return examples if limit is None else examples[:limit]
+def limit(examples, count):
+    """The first ``count`` examples (all with None)."""
+    return examples if count is None else examples[:count]
 
 
-def _require_format(config, allowed, task):
-    if config.source == "files" and config.format not in allowed:
-        raise ValueError(
+def check_source(config, task, formats, sources_=("files", "tfds")):
+    """Refuses a ``data.source`` / ``data.format`` the task cannot read.
+
+    Raises:
+        ConfigError: naming the setting and the choices.
+    """
+    if config.source not in sources_:
+        raise ConfigError(
+            f"data.source {config.source!r} does not fit task {task!r}; use "
+            f"one of {list(sources_)}."
+        )
+    if config.source == "files" and config.format not in formats:
+        raise ConfigError(
             f"data.format {config.format!r} does not fit task {task!r}; "
-            f"use one of {list(allowed)}."
+            f"use one of {list(formats)}."
         )
 
 
-def load_splits(config, task):
-    """Loads the three splits of an experiment.
+def builtin_pair_splits(config):
+    """The built-in generated task of ``config`` (``data.task``), as
+    datasets of (source, target) pairs."""
+    pairs = builtin_tasks.builtin_splits(
+        config.task,
+        config.train_size,
+        config.validation_size,
+        config.test_size,
+        seed=config.seed,
+    )
+    pairs["train"] = limit(pairs["train"], config.max_train_examples)
+    return Splits({split: pairs_dataset(pairs[split]) for split in SPLITS})
 
-    Args:
-        config: the experiment's ``DataConfig``.
-        task: "translation", "classification" or "language_modeling".
 
-    Returns:
-        ``Splits``.
-    """
-    if task == "translation":
-        _require_format(config, ("tsv", "parallel"), task)
-        if config.source == "builtin":
-            pairs = builtin_tasks.builtin_splits(
-                config.task,
-                config.train_size,
-                config.validation_size,
-                config.test_size,
-                seed=config.seed,
-            )
-            pairs["train"] = _limit(pairs["train"], config.max_train_examples)
-            return Splits({s: _pairs_dataset(pairs[s]) for s in SPLITS})
-        if config.source == "tfds":
-            data = {
-                split: sources.tfds_translation(
-                    config.name,
-                    config.split_names.get(split, split),
-                    config.source_language,
-                    config.target_language,
-                    data_dir=config.data_dir,
-                )
-                for split in SPLITS
-            }
-            if config.max_train_examples:
-                data["train"] = data["train"].take(config.max_train_examples)
-            return Splits(data)
-        pairs = _file_splits(config)
-        pairs["train"] = _limit(pairs["train"], config.max_train_examples)
-        return Splits({s: _pairs_dataset(pairs[s]) for s in SPLITS})
+def tfds_splits(config, load):
+    """``load(split_name)`` for every split (``data.split_names``), the
+    training split limited to ``data.max_train_examples``."""
+    data = {
+        split: load(config.split_names.get(split, split)) for split in SPLITS
+    }
+    if config.max_train_examples:
+        data["train"] = data["train"].take(config.max_train_examples)
+    return data
 
-    if task == "classification":
-        _require_format(config, ("labelled",), task)
-        if config.source == "tfds":
-            data, names = {}, None
-            for split in SPLITS:
-                data[split], names = sources.tfds_classification(
-                    config.name,
-                    config.split_names.get(split, split),
-                    text_key=config.text_key,
-                    label_key=config.label_key,
-                    data_dir=config.data_dir,
-                )
-            if config.max_train_examples:
-                data["train"] = data["train"].take(config.max_train_examples)
-            return Splits(data, list(names))
-        if config.source != "files":
-            raise ValueError(
-                "classification needs data.source 'files' (format "
-                "'labelled') or 'tfds'."
-            )
-        examples = _file_splits(config)
-        examples["train"] = _limit(examples["train"], config.max_train_examples)
-        names = sorted({label for _, label in examples["train"]})
-        if len(names) < 2:
-            raise ValueError(
-                f"The training data has {len(names)} distinct label(s) "
-                f"({names}); classification needs at least two."
-            )
-        index = {name: i for i, name in enumerate(names)}
-        data = {}
-        for split in SPLITS:
-            unknown = {lab for _, lab in examples[split] if lab not in index}
-            if unknown:
-                raise ValueError(
-                    f"The {split} split has labels {sorted(unknown)} that "
-                    f"the training split does not have ({names})."
-                )
-            texts = [text for text, _ in examples[split]]
-            labels = [index[label] for _, label in examples[split]]
-            data[split] = tf.data.Dataset.from_tensor_slices(
-                (tf.constant(texts, tf.string), tf.constant(labels, tf.int64))
-            )
-        return Splits(data, names)
 
-    if task == "language_modeling":
-        _require_format(config, ("text",), task)
-        if config.source == "tfds":
-            return Splits(
-                {
-                    split: sources.tfds_text(
-                        config.name,
-                        config.split_names.get(split, split),
-                        text_key=config.text_key or "text",
-                        data_dir=config.data_dir,
-                    )
-                    for split in SPLITS
-                }
-            )
-        if config.source != "files":
-            raise ValueError(
-                "language_modeling needs data.source 'files' (format "
-                "'text') or 'tfds'."
-            )
-        return Splits(_file_splits(config))
-    raise ValueError(f"Unknown task {task!r}.")
+def texts_dataset(texts):
+    """A dataset of strings from a list of ``str``."""
+    return tf.data.Dataset.from_tensor_slices(
+        tf.constant(list(texts), tf.string)
+    )
 
 
 def describe(splits):
@@ -263,25 +211,3 @@ def describe(splits):
     if splits.label_names:
         text += f", {len(splits.label_names)} classes"
     return text
-
-
-def training_texts(splits, task, max_texts=1_000_000):
-    """The training split's texts, for training a tokenizer.
-
-    Returns:
-        A pair of lists (source texts, target texts) for translation, or one
-        list of texts otherwise.
-    """
-    train = splits["train"]
-    if task == "language_modeling":
-        return train.splitlines()
-    if task == "classification":
-        return [
-            text.decode("utf-8")
-            for text, _ in train.take(max_texts).as_numpy_iterator()
-        ]
-    source_texts, target_texts = [], []
-    for source, target in train.take(max_texts).as_numpy_iterator():
-        source_texts.append(source.decode("utf-8"))
-        target_texts.append(target.decode("utf-8"))
-    return source_texts, target_texts

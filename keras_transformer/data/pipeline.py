@@ -130,6 +130,79 @@ def encode_language_model(ids, sequence_length):
     )
 
 
+def encode_sentences(dataset, tokenizer, max_length):
+    """Maps strings to BOS + pieces + EOS ids, at most ``max_length``
+    (longer ones keep their first ``max_length - 1`` tokens and EOS)."""
+
+    def encode(text):
+        ids = tokenizer.tokenize(text, add_bos=True, add_eos=True)
+        return tf.cast(_truncate(ids, max_length, keep_last=True), tf.int32)
+
+    return dataset.map(encode, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def mask_tokens(
+    ids,
+    seed,
+    mask_id,
+    vocab_size,
+    first_normal_id,
+    rate=0.15,
+    mask_share=0.8,
+    random_share=0.1,
+):
+    """BERT's masking of one sequence (Devlin et al. 2019, section 3.1).
+
+    Each token that is not special (PAD, BOS, EOS or the mask itself) is
+    selected with probability ``rate``; a selected token becomes the mask
+    id with probability ``mask_share``, a random ordinary token with
+    probability ``random_share``, and stays itself otherwise. The label of
+    a selected position is its original id; every other label is PAD, so
+    the masked losses and metrics read the selected positions only.
+
+    Args:
+        ids: (T,) int32 token ids.
+        seed: a shape-[2] int seed (``tf.random.stateless_*``); the same
+            seed gives the same masking.
+        mask_id: the tokenizer's ``mask_id``.
+        vocab_size: the vocabulary size.
+        first_normal_id: the smallest id of an ordinary token (random
+            replacements are drawn from ``[first_normal_id, vocab_size)``).
+        rate, mask_share, random_share: the three proportions (BERT: 15%,
+            80%, 10%).
+
+    Returns:
+        ``(inputs, labels)``: (T,) int32 each.
+    """
+    seed = tf.cast(seed, tf.int64)
+    shape = tf.shape(ids)
+    special = (
+        tf.equal(ids, PAD_ID)
+        | tf.equal(ids, BOS_ID)
+        | tf.equal(ids, EOS_ID)
+        | tf.equal(ids, mask_id)
+    )
+    selected = tf.logical_not(special) & (
+        tf.random.stateless_uniform(shape, seed) < rate
+    )
+    how = tf.random.stateless_uniform(shape, seed + 1)
+    random_ids = tf.random.stateless_uniform(
+        shape,
+        seed + 2,
+        minval=first_normal_id,
+        maxval=vocab_size,
+        dtype=tf.int32,
+    )
+    inputs = tf.where(selected & (how < mask_share), mask_id, ids)
+    inputs = tf.where(
+        selected & (how >= mask_share) & (how < mask_share + random_share),
+        random_ids,
+        inputs,
+    )
+    labels = tf.where(selected, ids, PAD_ID)
+    return inputs, labels
+
+
 def _example_length(features, labels):
     lengths = [tf.shape(value)[0] for value in features.values()]
     if labels.shape.rank:
@@ -184,5 +257,7 @@ __all__ = [
     "bucket_lengths",
     "encode_classification",
     "encode_language_model",
+    "encode_sentences",
     "encode_translation",
+    "mask_tokens",
 ]

@@ -836,8 +836,32 @@ def tfds_text(name, split, text_key="text", data_dir=None):
         >>> text[:14]  # doctest: +SKIP
         'First Citizen:'
     """
+    texts = tfds_texts(name, split, text_key, data_dir)
+    return "\n".join(t.decode("utf-8") for t in texts.as_numpy_iterator())
+
+
+def tfds_texts(name, split, text_key="text", data_dir=None):
+    """The text feature of every example of a tfds split, as a dataset.
+
+    Args:
+        name: The tfds name, e.g. ``"imdb_reviews"``.
+        split: A tfds split such as ``"train"``.
+        text_key: The text feature.
+        data_dir: Where tfds keeps prepared data.
+
+    Returns:
+        A ``tf.data.Dataset`` of ``tf.string`` scalars.
+
+    Raises:
+        ValueError: If tfds does not know ``name`` or ``text_key`` is not a
+            feature.
+        FileNotFoundError: If the data is not prepared and cannot be
+            downloaded.
+
+    Example:
+        >>> texts = tfds_texts("imdb_reviews", "unsupervised")  # doctest: +SKIP
+    """
     builder = _builder(name, data_dir)
     _check_feature(name, builder, "text_key", text_key)
     dataset = _load_split(builder, name, split)
-    texts = dataset.map(lambda example: example[text_key])
-    return "\n".join(t.decode("utf-8") for t in texts.as_numpy_iterator())
+    return dataset.map(lambda example: example[text_key])

@@ -53,6 +53,7 @@ from tensorflow_text.python.ops.sentencepiece_tokenizer import (
 from keras_transformer.special_tokens import (
     BOS_ID,
     EOS_ID,
+    MASK_PIECE,
     PAD_ID,
     SPECIAL_PIECES,
     UNK_ID,
@@ -78,6 +79,7 @@ __all__ = [
     "BOS_ID",
     "EOS_ID",
     "BYTE_OFFSET",
+    "MASK_PIECE",
     "MODEL_TYPES",
     "Tokenizer",
     "SentencePieceTokenizer",
@@ -295,6 +297,24 @@ class Tokenizer(tf.Module):
         3
         """
         return EOS_ID
+
+    @property
+    def mask_id(self):
+        """The id of ``MASK_PIECE`` (``[MASK]``), or None without one.
+
+        A SentencePiece model trained with ``user_defined_symbols=
+        [MASK_PIECE]`` (as the ``masked_lm`` task does) has it; the text
+        ``[MASK]`` in input then tokenizes to this id.
+
+        Returns:
+            An int, or None.
+
+        Example:
+
+        >>> ByteTokenizer().mask_id is None
+        True
+        """
+        return None
 
     def tokenize(self, texts, add_bos=False, add_eos=False):
         """Turns text into int32 ids.
@@ -649,6 +669,8 @@ class SentencePieceTokenizer(Tokenizer):
             )
         self._model_proto = model_proto
         self._vocab_size = int(processor.vocab_size())
+        mask_id = processor.piece_to_id(MASK_PIECE)
+        self._mask_id = mask_id if mask_id != UNK_ID else None
         self._model_type = _model_type_of(model_proto)
         self._resource = _SentencePieceResource(model_proto)
 
@@ -665,6 +687,18 @@ class SentencePieceTokenizer(Tokenizer):
         32
         """
         return self._vocab_size
+
+    @property
+    def mask_id(self):
+        """The id of ``[MASK]`` when the model has it, else None.
+
+        Example:
+
+        >>> train_sentencepiece(sentences, 32, user_defined_symbols=[
+        ...     MASK_PIECE]).mask_id
+        4
+        """
+        return self._mask_id
 
     @property
     def model_type(self):

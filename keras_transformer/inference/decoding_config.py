@@ -120,6 +120,17 @@ class DecodingConfig:
         changes = {k: v for k, v in changes.items() if v is not None}
         return dataclasses.replace(self, **changes)
 
+    def slug(self):
+        """A file-name label, e.g. ``beam4-alpha0.6`` or ``greedy``."""
+        if self.strategy == "greedy":
+            return "greedy"
+        if self.strategy == "beam":
+            return f"beam{self.beam_size}-alpha{self.length_penalty}"
+        return (
+            f"sampling-t{self.temperature}-k{self.top_k}-p{self.top_p}"
+            f"-seed{self.seed}"
+        )
+
     def describe(self):
         """A short label, e.g. ``beam4 alpha=0.6``."""
         if self.strategy == "greedy":

@@ -1,11 +1,15 @@
-"""Text in, text out: tokenization, batched decoding and detokenization."""
+"""Text in, translations out: one graph for in-process use and for export."""
 
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_transformer.data.pipeline import bucket_lengths
 from keras_transformer.inference.decoding_config import DecodingConfig
+from keras_transformer.inference.predictor import (
+    Predictor,
+    search_for,
+    truncated_ids,
+)
 from keras_transformer.inference.steppers import Seq2SeqStepper
 
 
@@ -16,19 +20,20 @@ def decode_limit(max_source_length, extra_length, max_target_length=None):
     return min(limit, max_target_length) if max_target_length else limit
 
 
-class Translator:
+class Translator(Predictor):
     """Translates strings with a trained encoder-decoder model.
 
-    Sources are tokenized, truncated to ``max_source_length`` tokens (the
-    first ``max_source_length - 1`` and EOS), batched and padded to a bucket
-    length; the search is one ``tf.function`` traced once for all batch
-    sizes and lengths. Each sentence may generate its own length +
-    ``extra_length`` tokens (the paper's input length + 50) whatever batch
-    it is in, so a sentence translates the same alone or batched. An empty or
-    whitespace-only source translates to ``""`` with score 0.
+    ``serve`` is one TensorFlow graph (exported as the SavedModel's
+    ``serving_default``): sources are tokenized and truncated to
+    ``max_source_length`` tokens (the first ``max_source_length - 1`` and
+    EOS), searched and detokenized. Each sentence may generate its own
+    length + ``extra_length`` tokens (the paper's input length + 50)
+    whatever batch it is in, so a sentence translates the same alone or
+    batched. An empty or whitespace-only source translates to ``""`` with
+    score 0.
 
     Args:
-        model: a model from ``build_transformer``.
+        model: a ``models.Transformer`` (or a model with its attributes).
         source_tokenizer: tokenizer of the source language.
         target_tokenizer: tokenizer of the target language.
         max_source_length: longest source in tokens (with EOS).
@@ -36,7 +41,14 @@ class Translator:
             at the model's ``max_length``).
         extra_length: tokens allowed beyond the source length.
         decoding: a ``DecodingConfig`` (default: beam 4, alpha 0.6).
-        jit_compile: compile the decoding loop with XLA.
+        jit_compile: compile the search with XLA.
+
+    Call arguments (``serve``):
+        text: (B,) ``tf.string``.
+
+    Returns:
+        ``{"translation": (B,) tf.string, "score": (B,) float32}``, the
+        score being the length-normalised log-probability.
 
     Example:
 
@@ -56,6 +68,7 @@ class Translator:
         decoding=None,
         jit_compile=False,
     ):
+        super().__init__(name="translator")
         self.model = model
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
@@ -63,84 +76,56 @@ class Translator:
         self.max_target_length = max_target_length
         self.extra_length = extra_length
         self.decoding = decoding or DecodingConfig()
-        function, kwargs = self.decoding.search()
         self.limit = decode_limit(
             max_source_length, extra_length, max_target_length
         )
+        function, kwargs = search_for(self, self.decoding)
 
-        def decode(sources, lengths):
+        def search(sources, lengths):
             return function(
                 model, sources, max_length=self.limit, lengths=lengths, **kwargs
             )
 
-        # One trace for every batch size and source length.
-        self._decode = tf.function(
-            decode,
-            input_signature=[
-                tf.TensorSpec([None, None], tf.int32, name="sources"),
-                tf.TensorSpec([None], tf.int32, name="lengths"),
-            ],
-            jit_compile=jit_compile,
+        self._search = (
+            tf.function(search, jit_compile=True) if jit_compile else search
         )
 
-    def _bucket(self, length):
-        for bucket in bucket_lengths(self.max_source_length):
-            if length <= bucket:
-                return bucket
-        return self.max_source_length
-
-    def encode_sources(self, texts):
-        """(B, S) int32 source ids, EOS-terminated, padded to a bucket."""
-        ids = self.source_tokenizer.tokenize(
-            tf.constant(texts, tf.string), add_eos=True
+    def _serve(self, text):
+        sources, kept = truncated_ids(
+            self.source_tokenizer, text, self.max_source_length
         )
-        ids = ids.to_tensor().numpy()
-        if ids.shape[1] > self.max_source_length:
-            # Keep the first max_source_length - 1 tokens and the EOS.
-            lengths = (ids != 0).sum(1)
-            kept = ids[:, : self.max_source_length].copy()
-            long = lengths > self.max_source_length
-            kept[long, -1] = self.source_tokenizer.eos_id
-            ids = kept
-        width = self._bucket(max(ids.shape[1], 1))
-        return np.pad(ids, ((0, 0), (0, width - ids.shape[1])))
-
-    def sentence_limits(self, sources):
-        """(B,) int32: each sentence's own limit, its length + extra length.
-
-        L (``self.limit``) is the same for every batch, so the compiled
-        search is traced once; each sentence still stops at its own limit.
-        """
-        lengths = (sources != 0).sum(1) + self.extra_length
+        lengths = kept + self.extra_length
         if self.max_target_length:
-            lengths = np.minimum(lengths, self.max_target_length)
-        return lengths.astype("int32")
+            lengths = tf.minimum(lengths, self.max_target_length)
+        tokens, scores = self._search(sources, lengths)
+        blank = kept <= 1  # nothing but EOS
+        tokens = tf.where(blank[:, None], tf.zeros_like(tokens), tokens)
+        translation = self.target_tokenizer.detokenize(tokens)
+        return {
+            "translation": tf.where(blank, "", translation),
+            "score": tf.where(blank, 0.0, tf.cast(scores, tf.float32)),
+        }
 
-    def translate_ids(self, texts):
-        """``(ids, scores)``: (B, L) target ids and (B,) scores."""
-        sources = self.encode_sources(texts)
-        lengths = self.sentence_limits(sources)
-        ids, scores = self._decode(sources.astype("int32"), lengths)
-        ids, scores = np.array(ids), np.array(scores)
-        blank = (sources != 0).sum(1) <= 1  # only EOS: nothing to translate
-        ids[blank] = 0
-        scores[blank] = 0.0
-        return ids, scores
+    def format(self, row):
+        return row["translation"]
 
     def translate_with_scores(self, texts, batch_size=64):
         """``(translations, scores)`` of ``texts``, in order."""
-        outputs, all_scores = [], []
-        for begin in range(0, len(texts), batch_size):
-            batch = list(texts[begin : begin + batch_size])
-            ids, scores = self.translate_ids(batch)
-            decoded = self.target_tokenizer.detokenize(ids).numpy()
-            outputs.extend(text.decode("utf-8") for text in decoded)
-            all_scores.extend(float(score) for score in scores)
-        return outputs, all_scores
+        rows = self.predict(texts, batch_size)
+        return [r["translation"] for r in rows], [r["score"] for r in rows]
 
     def translate(self, texts, batch_size=64):
         """Translations of ``texts`` (a list of str), in order."""
         return self.translate_with_scores(texts, batch_size)[0]
+
+    def encode_sources(self, texts):
+        """(B, S) int32 source ids as ``serve`` reads them (S <= max)."""
+        ids, _ = truncated_ids(
+            self.source_tokenizer,
+            tf.constant(texts, tf.string),
+            self.max_source_length,
+        )
+        return ids.numpy()
 
     def cross_attention(self, text, layer=-1):
         """Where each output piece looked in the source, for one sentence.
@@ -156,10 +141,15 @@ class Translator:
             over heads, of the step that produced output piece t.
         """
         sources = self.encode_sources([text])
-        ids, _ = self.translate_ids([text])
         source_length = int((sources[0] != 0).sum())
-        output = [int(t) for t in ids[0] if t]
-        inputs = np.array([[self.target_tokenizer.bos_id] + output], "int32")
+        lengths = np.minimum(
+            source_length + self.extra_length,
+            self.max_target_length or self.limit,
+        )
+        tokens, _ = self._search(sources, np.array([lengths], "int32"))
+        output = [int(t) for t in np.array(tokens)[0] if t]
+        bos = self.target_tokenizer.bos_id
+        inputs = np.array([[bos] + list(output)], "int32")
         stepper = Seq2SeqStepper(self.model)
         memory = stepper.encode(sources[:, :source_length])
         _, scores = stepper.decoder(

@@ -1,5 +1,10 @@
 """``train_and_evaluate``: the one training entry point, and ``evaluate``.
 
+Training knows nothing of the application: the experiment's ``Task``
+(``keras_transformer/tasks``) reads the data, makes the tokenizers, encodes
+and batches, builds the model and gives the loss, the metrics and the
+evaluation.
+
 A run lives in a work directory (its layout is in ``keras_transformer.run``).
 Training checkpoints every ``training.steps_per_epoch`` steps (one Keras
 "epoch"); rerunning the same command after any stop (Ctrl-C, kill -9, a
@@ -9,32 +14,25 @@ trained again; rerunning it with more ``training.steps`` trains on. One
 trainer at a time may use a run directory (``run.RunLock``).
 """
 
+import csv
+import io
 import math
 import os
 import shutil
 import time
 
 import keras
-import tensorflow as tf
 
 from keras_transformer import run
-from keras_transformer.data import datasets, pipeline
-from keras_transformer.data.tokenizer import ByteTokenizer, train_sentencepiece
 from keras_transformer.errors import (
     DataError,
     RunError,
     TrainingDivergedError,
     TrainingInterrupted,
 )
-from keras_transformer.evaluation import translation_metrics
 from keras_transformer.experiment import Experiment, save_experiment
-from keras_transformer.inference.translator import Translator
-from keras_transformer.models import (
-    build_classifier,
-    build_language_model,
-    build_transformer,
-)
 from keras_transformer.run import load_run, read_experiment
+from keras_transformer.tasks import get_task
 from keras_transformer.training import distribute
 from keras_transformer.training.callbacks import (
     HistoryLogger,
@@ -47,201 +45,7 @@ from keras_transformer.training.checkpoint import (
     load_into,
     restore_latest,
 )
-from keras_transformer.training.losses import (
-    MaskedSparseCategoricalCrossentropy,
-)
-from keras_transformer.training.metrics import MaskedAccuracy, Perplexity
 from keras_transformer.training.schedule import TransformerSchedule
-
-# ---------------------------------------------------------------- tokenizers
-
-
-def _train_tokenizer(config, texts):
-    if config.type == "byte":
-        return ByteTokenizer()
-    return train_sentencepiece(
-        texts,
-        vocab_size=config.vocab_size,
-        model_type=config.model_type,
-        character_coverage=config.character_coverage,
-        split_digits=config.split_digits,
-    )
-
-
-def tokenizers_for(experiment, splits, workdir):
-    """Loads the run's tokenizers, or trains and saves them.
-
-    Returns:
-        ``(source_tokenizer, target_tokenizer)``; the same object twice
-        when the vocabulary is shared (and for one-sided tasks).
-    """
-    config = experiment.tokenizer
-    names = run.tokenizer_names(experiment)
-    paths = [run.path(workdir, name) for name in names]
-    if all(os.path.exists(path) for path in paths):
-        return run.load_tokenizers(workdir, experiment)
-    texts = datasets.training_texts(splits, experiment.task)
-    if experiment.task != "translation":
-        texts = [texts]
-    elif len(names) == 1:
-        texts = [texts[0] + texts[1]]
-    started = time.time()
-    trained = [_train_tokenizer(config, side) for side in texts]
-    if config.type != "byte":
-        sizes = ", ".join(f"{t.vocab_size:,}" for t in trained)
-        print(
-            f"Tokenizer: SentencePiece {config.model_type}, {sizes} pieces, "
-            f"trained in {time.time() - started:.1f} s."
-        )
-    for tokenizer, path in zip(trained, paths):
-        with run.atomic_path(path) as temporary:
-            tokenizer.save(temporary)
-    return trained[0], trained[-1]
-
-
-# ------------------------------------------------------------------ datasets
-
-
-def encode_split(experiment, split_data, tokenizers, training):
-    """One split as a ``tf.data`` dataset of encoded (unbatched) examples.
-
-    Training examples longer than ``training.max_length`` are dropped (as
-    the paper filters long sentences); evaluation examples are truncated.
-    """
-    source_tokenizer, target_tokenizer = tokenizers
-    max_length = experiment.training.max_length
-    if experiment.task == "language_modeling":
-        ids = source_tokenizer.tokenize(
-            tf.constant(split_data.splitlines(keepends=True) or [""])
-        ).flat_values
-        return pipeline.encode_language_model(ids, max_length)
-    if experiment.task == "classification":
-        return pipeline.encode_classification(
-            split_data,
-            source_tokenizer,
-            max_length,
-            add_bos=experiment.training.pooling == "first",
-        )
-    return pipeline.encode_translation(
-        split_data,
-        source_tokenizer,
-        target_tokenizer,
-        max_length,
-        truncate=not training,
-    )
-
-
-def make_dataset(experiment, split_data, tokenizers, training, seed_offset=0):
-    """The batched ``tf.data`` pipeline of one split.
-
-    ``seed_offset`` changes the shuffle order (after a resume).
-    """
-    config = experiment.training
-    seed = config.seed + seed_offset
-    dataset = encode_split(experiment, split_data, tokenizers, training)
-    if experiment.task == "language_modeling":
-        if training:
-            dataset = dataset.shuffle(10000, seed=seed).repeat()
-        dataset = dataset.batch(config.batch_size, drop_remainder=training)
-    else:
-        if training:
-            dataset = dataset.shuffle(20000, seed=seed).repeat()
-        dataset = pipeline.batch_by_tokens(
-            dataset,
-            config.batch_tokens,
-            config.max_length,
-            drop_remainder=training,
-            max_batch_size=config.batch_size
-            if experiment.task == "classification"
-            else None,
-        )
-    if not training:
-        dataset = _with_known_length(dataset)
-    return dataset.prefetch(tf.data.AUTOTUNE)
-
-
-def _with_known_length(dataset):
-    """Counts the batches of a finite dataset, so progress bars know it."""
-    count = int(dataset.reduce(0, lambda count, _: count + 1))
-    return dataset.apply(tf.data.experimental.assert_cardinality(count))
-
-
-def _is_empty(dataset):
-    return next(iter(dataset.take(1)), None) is None
-
-
-def check_splits(experiment, splits):
-    """Refuses empty training, validation or evaluation splits.
-
-    Raises:
-        DataError: naming the split and the settings that choose it.
-    """
-    for split in dict.fromkeys(
-        ("train", "validation", experiment.evaluation.split)
-    ):
-        data = splits[split]
-        if not data.strip() if isinstance(data, str) else _is_empty(data):
-            raise DataError(
-                f"The {split} split is empty: check data.path, "
-                "data.split_names and the split sizes or fractions."
-            )
-
-
-def check_data(experiment, splits, tokenizers):
-    """Refuses data that would train or evaluate nothing, before step 1.
-
-    After ``check_splits``, with the tokenizers: checks that the training
-    split keeps at least one example after encoding and length filtering,
-    and that the validation and evaluation splits yield examples.
-
-    Raises:
-        DataError: naming the split and the setting to change.
-    """
-    max_length = experiment.training.max_length
-    train = splits["train"]
-    if _is_empty(encode_split(experiment, train, tokenizers, training=True)):
-        if experiment.task == "language_modeling":
-            raise DataError(
-                "The training text is shorter than one example of "
-                f"training.max_length + 1 = {max_length + 1} tokens: use "
-                "more text or a smaller training.max_length."
-            )
-        raise DataError(
-            "No training example fits in training.max_length="
-            f"{max_length} tokens (with BOS/EOS), so nothing would be "
-            "trained: raise training.max_length."
-        )
-    for split in dict.fromkeys(("validation", experiment.evaluation.split)):
-        data = _limit_split(splits[split], experiment)
-        # (Only a text shorter than one window can encode to nothing.)
-        if _is_empty(encode_split(experiment, data, tokenizers, False)):
-            raise DataError(
-                f"The {split} split yields no examples: a text must be "
-                f"longer than training.max_length + 1 = {max_length + 1} "
-                "tokens. Check data.path, data.split_names and the split "
-                "fractions, or use a smaller training.max_length."
-            )
-
-
-# ------------------------------------------------------------------- models
-
-
-def build_model(experiment, tokenizers, num_classes=None):
-    """The model of the experiment's task, sized for its tokenizers."""
-    source_tokenizer, target_tokenizer = tokenizers
-    target_vocab = (
-        target_tokenizer.vocab_size
-        if target_tokenizer is not source_tokenizer
-        else None
-    )
-    config = experiment.model_config(source_tokenizer.vocab_size, target_vocab)
-    if experiment.task == "translation":
-        return build_transformer(config)
-    if experiment.task == "classification":
-        return build_classifier(
-            config, num_classes, pooling=experiment.training.pooling
-        )
-    return build_language_model(config)
 
 
 def make_optimizer(experiment, d_model):
@@ -272,22 +76,16 @@ def make_optimizer(experiment, d_model):
     return keras.optimizers.Adam(**kwargs)
 
 
-def compile_model(model, experiment, jit_compile):
-    """Compiles with the task's loss and metrics."""
-    config = experiment.training
-    d_model = experiment.model_config(8).d_model
-    if experiment.task == "classification":
-        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-    else:
-        loss = MaskedSparseCategoricalCrossentropy(
-            label_smoothing=config.label_smoothing
-        )
-        metrics = [MaskedAccuracy(), Perplexity()]
+def compile_model(model, task, jit_compile):
+    """Compiles ``model`` with the task's loss and metrics and the
+    experiment's optimizer."""
+    experiment = task.experiment
     model.compile(
-        optimizer=make_optimizer(experiment, d_model),
-        loss=loss,
-        metrics=metrics,
+        optimizer=make_optimizer(
+            experiment, experiment.model_config(8).d_model
+        ),
+        loss=task.loss(),
+        metrics=task.metrics(),
         jit_compile=jit_compile,
     )
 
@@ -300,7 +98,9 @@ _DERIVED = run.TOKENIZER_DIRS + (run.LABELS_FILE,)
 
 
 def _derived_from(key):
-    return key == "task" or key.startswith(("data.", "tokenizer."))
+    return key in ("task", "model.init_from") or key.startswith(
+        ("data.", "tokenizer.")
+    )
 
 
 def _check_resume(experiment, state, workdir):
@@ -353,25 +153,13 @@ def _check_resume(experiment, state, workdir):
         print(f"Changed settings: {run.describe_differences(allowed)}.")
 
 
-def load_data(experiment):
-    """The experiment's splits, checked for emptiness, with a summary."""
+def load_data(task):
+    """The task's splits, checked for emptiness, with a summary line."""
     started = time.time()
-    splits = datasets.load_splits(experiment.data, experiment.task)
-    print(f"Data: {datasets.describe(splits)} ({time.time() - started:.1f} s).")
-    check_splits(experiment, splits)
+    splits = task.load_splits()
+    print(f"Data: {task.describe(splits)} ({time.time() - started:.1f} s).")
+    task.check_splits(splits)
     return splits
-
-
-def prepare(experiment, workdir, splits=None):
-    """Loads data and tokenizers of a run (training them if needed)."""
-    if splits is None:
-        splits = load_data(experiment)
-    tokenizers = tokenizers_for(experiment, splits, workdir)
-    if splits.label_names:
-        labels_path = run.path(workdir, run.LABELS_FILE)
-        if not os.path.exists(labels_path):
-            run.write_json(labels_path, splits.label_names)
-    return splits, tokenizers
 
 
 def _restore(model, workdir, state, steps_per_epoch):
@@ -499,16 +287,15 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
     distribute.set_precision(policy)
 
     started = time.time()
-    splits = load_data(experiment)
+    task = get_task(experiment)
+    splits = load_data(task)
     # From here on the run's files derive from this experiment.
     save_experiment(experiment, run.path(workdir, run.CONFIG_FILE))
-    splits, tokenizers = prepare(experiment, workdir, splits)
-    check_data(experiment, splits, tokenizers)
-    backup_dir = run.path(workdir, run.BACKUP_DIR)
-    num_classes = len(splits.label_names) if splits.label_names else None
+    task.prepare(workdir, splits)
+    task.check_data(splits)
     with strategy.scope():
-        model = build_model(experiment, tokenizers, num_classes)
-        compile_model(model, experiment, jit_compile)
+        model = task.build_model()
+        compile_model(model, task, jit_compile)
     print(
         f"{experiment.task}: {model.count_params():,} parameters, "
         f"precision {policy}, XLA {'on' if jit_compile else 'off'}, "
@@ -518,18 +305,11 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
         start_step, source = _restore(
             model, workdir, state, config.steps_per_epoch
         )
+        if source is None:
+            task.initialize(model)
     counter = StepCounter(start_step)
     if start_step < config.steps:
-        _fit(
-            experiment,
-            model,
-            splits,
-            tokenizers,
-            workdir,
-            counter,
-            source,
-            verbose,
-        )
+        _fit(task, model, splits, workdir, counter, source, verbose)
     else:
         print(
             f"Training is complete ({start_step} steps, {source}); evaluating."
@@ -539,13 +319,8 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
             model.save(temporary)
     train_seconds = time.time() - started
     try:
-        metrics = evaluate_model(
-            experiment,
-            model,
-            splits,
-            tokenizers,
-            experiment.evaluation.split,
-            verbose=verbose,
+        metrics, _ = task.evaluate(
+            model, splits, experiment.evaluation.split, verbose=verbose
         )
     except KeyboardInterrupt:
         raise TrainingInterrupted(
@@ -556,15 +331,13 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
     metrics["steps"] = counter.step
     metrics["train_seconds"] = round(train_seconds, 1)
     run.write_json(run.path(workdir, run.METRICS_FILE), metrics)
-    shutil.rmtree(backup_dir, ignore_errors=True)
+    shutil.rmtree(run.path(workdir, run.BACKUP_DIR), ignore_errors=True)
     return metrics
 
 
-def _fit(
-    experiment, model, splits, tokenizers, workdir, counter, source, verbose
-):
+def _fit(task, model, splits, workdir, counter, source, verbose):
     """Runs ``fit`` from ``counter.step`` to ``training.steps``."""
-    config = experiment.training
+    config = task.experiment.training
     start_step = counter.step
     epoch_length = config.steps_per_epoch
     initial_epoch = math.ceil(start_step / epoch_length)
@@ -576,18 +349,11 @@ def _fit(
             f"{config.steps}."
         )
     # A different shuffle order after a resume, reproducible from the seed.
-    train_data = make_dataset(
-        experiment,
-        splits["train"],
-        tokenizers,
-        training=True,
-        seed_offset=initial_epoch,
+    train_data = task.make_dataset(
+        splits["train"], training=True, seed_offset=initial_epoch
     )
-    validation_data = make_dataset(
-        experiment,
-        _limit_split(splits["validation"], experiment),
-        tokenizers,
-        training=False,
+    validation_data = task.make_dataset(
+        task.limit_split(splits["validation"]), training=False
     )
     checkpointer = Checkpointer(
         run.path(workdir, run.BACKUP_DIR),
@@ -640,109 +406,59 @@ def _fit(
         )
 
 
-def _limit_split(split_data, experiment):
-    limit = experiment.evaluation.max_examples
-    if limit is None or isinstance(split_data, str):
-        return split_data
-    return split_data.take(limit)
-
-
-def evaluate_model(
-    experiment, model, splits, tokenizers, split, verbose=1, decoding=None
-):
-    """Loss and accuracy on ``split``, plus BLEU/exact match (translation).
-
-    Returns:
-        A dict of metrics.
-    """
-    data = _limit_split(splits[split], experiment)
-    dataset = make_dataset(experiment, data, tokenizers, training=False)
-    results = model.evaluate(dataset, return_dict=True, verbose=verbose)
-    metrics = {"split": split}
-    metrics.update({k: round(float(v), 4) for k, v in results.items()})
-    if experiment.task != "translation":
-        return metrics
-    sources, references = [], []
-    for source, target in data.as_numpy_iterator():
-        sources.append(source.decode("utf-8"))
-        references.append(target.decode("utf-8"))
-    translator = translator_for(experiment, model, tokenizers, decoding)
-    started = time.time()
-    hypotheses = translator.translate(
-        sources, batch_size=experiment.evaluation.batch_size
+def _write_rows(path, rows):
+    """``rows`` (dicts) as a TSV file with a header, atomically."""
+    if not rows:
+        return
+    buffer = io.StringIO()
+    writer = csv.DictWriter(
+        buffer, list(rows[0]), delimiter="\t", lineterminator="\n"
     )
-    metrics.update(translation_metrics(hypotheses, references))
-    metrics["decode"] = translator.decoding.describe()
-    metrics["decode_seconds"] = round(time.time() - started, 1)
-    metrics["examples"] = [
-        {"source": s, "reference": r, "translation": h}
-        for s, r, h in list(zip(sources, references, hypotheses))[
-            : experiment.evaluation.show_examples
-        ]
-    ]
-    return metrics
-
-
-def translator_for(experiment, model, tokenizers, decoding=None):
-    """A ``Translator`` with the experiment's lengths and decoding.
-
-    Args:
-        decoding: a ``DecodingConfig``; default: the experiment's
-            ``evaluation`` settings.
-    """
-    model_config = experiment.model_config(8)
-    max_target = (
-        model_config.max_length if model_config.position == "learned" else None
-    )
-    return Translator(
-        model,
-        tokenizers[0],
-        tokenizers[1],
-        max_source_length=experiment.training.max_length,
-        max_target_length=max_target,
-        extra_length=experiment.evaluation.extra_decode_length,
-        decoding=decoding or experiment.evaluation.decoding,
-    )
+    writer.writeheader()
+    writer.writerows(rows)
+    run.write_text(path, buffer.getvalue())
 
 
 def evaluate(workdir, split="test", verbose=1, decoding=None):
-    """Recomputes ``metrics.json`` of a finished run on ``split``.
+    """Evaluates a finished run on ``split``; keeps every result.
+
+    Writes ``eval/<split>-<decoding>.json`` (the metrics) and, for tasks
+    with per-example outputs, ``eval/<split>-<decoding>.tsv`` (every input,
+    reference and output); ``<decoding>`` (e.g. ``beam4-alpha0.6``) is left
+    out for tasks that do not decode. ``metrics.json`` stays the training
+    run's own final evaluation, and results of other splits or decoding
+    settings are kept.
 
     Args:
+        workdir: the run directory.
+        split: "train", "validation" or "test".
         decoding: a ``DecodingConfig`` (default: the run's settings).
 
     Returns:
-        The metrics dict.
+        The metrics dict, with ``outputs``: the paths written.
     """
-    experiment, model, tokenizers = run.load_run(workdir)
-    run.check_writable(workdir, "write the evaluation")
-    splits = datasets.load_splits(experiment.data, experiment.task)
-    metrics = evaluate_model(
-        experiment,
-        model,
-        splits,
-        tokenizers,
-        split,
-        verbose=verbose,
-        decoding=decoding,
+    task, model = run.load_finished(workdir)
+    eval_dir = run.path(workdir, run.EVAL_DIR)
+    run.check_writable(eval_dir, "write the evaluation")
+    splits = task.load_splits()
+    decoding = task.decoding(decoding)
+    metrics, rows = task.evaluate(
+        model, splits, split, decoding=decoding, verbose=verbose
     )
-    previous = {}
-    metrics_path = run.path(workdir, run.METRICS_FILE)
-    if os.path.exists(metrics_path):
-        previous = run.read_json(metrics_path)
-    for key in ("train_seconds", "steps"):
-        if key in previous:
-            metrics[key] = previous[key]
-    run.write_json(metrics_path, metrics)
-    return metrics
+    name = f"{split}-{decoding.slug()}" if task.decodes else split
+    stem = os.path.join(eval_dir, name)
+    outputs = [stem + ".json"] + ([stem + ".tsv"] if rows else [])
+    _write_rows(stem + ".tsv", rows)
+    run.write_json(stem + ".json", dict(metrics, outputs=outputs))
+    return dict(metrics, outputs=outputs)
 
 
 __all__ = [
     "TrainingDivergedError",
+    "compile_model",
     "evaluate",
-    "evaluate_model",
     "load_run",
+    "make_optimizer",
     "read_experiment",
     "train_and_evaluate",
-    "translator_for",
 ]

@@ -12,8 +12,7 @@ from keras_transformer.errors import RunError
 from keras_transformer.export import export_run
 from keras_transformer.inference import greedy_decode
 from keras_transformer.inference.decoding_config import DecodingConfig
-from keras_transformer.run import load_run
-from keras_transformer.training.train import translator_for
+from keras_transformer.run import load_finished, load_run
 
 pytestmark = pytest.mark.slow
 
@@ -87,8 +86,8 @@ def test_translation_export_serves_in_a_fresh_process(
             single["score"][0], batch["score"][index], atol=1e-4
         )
     # Same translations as the in-process translator with the same search.
-    experiment, model, tokenizers = load_run(translation_run)
-    translator = translator_for(experiment, model, tokenizers)
+    task, model = load_finished(translation_run)
+    translator = task.predictor(model)
     assert translator.decoding.strategy == "beam"
     translations, scores = translator.translate_with_scores(EDGE_CASES)
     assert translations == batch["translation"]

@@ -1,9 +1,15 @@
+"""Each task reads its examples from every source it supports."""
+
 import gzip
 
 import pytest
 
-from keras_transformer.data.datasets import load_splits, training_texts
-from keras_transformer.experiment import DataConfig
+from keras_transformer.experiment import DataConfig, Experiment, TokenizerConfig
+from keras_transformer.tasks import get_task
+
+
+def load_splits(config, task):
+    return get_task(Experiment(task=task, data=config)).load_splits()
 
 
 def _write(path, lines, compress=False):
@@ -37,7 +43,10 @@ def test_parallel_files_with_split_and_lang_placeholders(tmp_path):
     test = list(splits["test"].as_numpy_iterator())
     assert len(test) == 4
     assert test[0] == (b"tst english 0", b"tst deutsch 0")
-    sources, targets = training_texts(splits, "translation")
+    experiment = Experiment(
+        task="translation", data=config, tokenizer=TokenizerConfig(shared=False)
+    )
+    sources, targets = get_task(experiment).tokenizer_texts(splits)
     assert len(sources) == 20 and targets[3] == "train deutsch 3"
 
 
@@ -94,5 +103,23 @@ def test_builtin_and_wrong_format_errors(tmp_path):
             ),
             "translation",
         )
+    with pytest.raises(ValueError, match="data.source 'builtin' does not fit"):
+        load_splits(DataConfig(source="builtin"), "classification")
     with pytest.raises(ValueError, match="split"):
         splits["dev"]
+
+
+def test_a_missing_split_file_names_the_settings_to_change(tmp_path):
+    _write(tmp_path / "train.tsv", ["a\tb"] * 10)
+    config = DataConfig(
+        source="files",
+        format="tsv",
+        path=str(tmp_path / "{split}.tsv"),
+        split_names={"train": "train", "validation": "val", "test": "test"},
+    )
+    with pytest.raises(FileNotFoundError) as info:
+        load_splits(config, "translation")
+    message = str(info.value)
+    assert "val.tsv" in message
+    assert "data.split_names.validation='val'" in message
+    assert "data.path=" in message

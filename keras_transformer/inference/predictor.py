@@ -1,0 +1,126 @@
+"""The base of every predictor: one TensorFlow graph from text to outputs,
+used in-process and exported as the SavedModel's ``serving_default``.
+
+A ``Predictor`` is a ``tf.Module`` whose ``serve`` is a ``tf.function``
+from a [None] ``tf.string`` batch to a dict of tensors: tokenization,
+truncation, the model, decoding and detokenization all happen in that one
+graph. ``predict(texts)`` runs it eagerly on batches and returns one dict
+per text, so what a program gets in-process is what a server gets from the
+export, by construction.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def dense_ids(ragged, width, pad_id=0):
+    """(B, W) ids of a ragged batch, at most ``width`` wide (W >= 1)."""
+    dense = ragged.to_tensor(default_value=pad_id)
+    dense = dense[:, :width]
+    missing = tf.maximum(1 - tf.shape(dense)[1], 0)
+    return tf.pad(dense, [[0, 0], [0, missing]])
+
+
+def truncated_ids(tokenizer, text, width, add_bos=False):
+    """EOS-terminated ids of ``text``, at most ``width`` per row.
+
+    A longer row keeps its first ``width - 1`` tokens and the EOS.
+
+    Returns:
+        ``(ids, lengths)``: (B, S) int32 ids (0-padded, S <= ``width``)
+        and (B,) int32 lengths, EOS included.
+    """
+    ragged = tokenizer.tokenize(text, add_bos=add_bos, add_eos=True)
+    row_lengths = tf.cast(ragged.row_lengths(), tf.int32)
+    ids = tf.cast(dense_ids(ragged, width), tf.int32)
+    kept = tf.minimum(row_lengths, width)
+    positions = tf.range(tf.shape(ids)[1])[None, :]
+    ends_here = (positions == kept[:, None] - 1) & (row_lengths > width)[
+        :, None
+    ]
+    return tf.where(ends_here, tokenizer.eos_id, ids), kept
+
+
+def search_for(module, decoding):
+    """``(function, keyword arguments)`` of a decoding config's search.
+
+    For sampling, the seed becomes a ``keras.random.SeedGenerator`` tracked
+    by ``module``, so that an exported model draws anew at every request
+    (and still reproduces a sequence from the configured seed).
+    """
+    function, kwargs = decoding.search()
+    if decoding.strategy == "sampling":
+        generator = keras.random.SeedGenerator(decoding.seed)
+        module.seed_state = generator.state  # tracked, so it is saved
+        kwargs = dict(kwargs, seed=generator)
+    return function, kwargs
+
+
+def _python(value):
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, np.ndarray):
+        return [_python(item) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class Predictor(tf.Module):
+    """Base class: ``serve`` (one graph) and ``predict`` (eager batches).
+
+    Subclasses implement ``_serve(text)`` -> dict of [B, ...] tensors and
+    ``format(row)`` -> one line of text for the command line.
+
+    Args:
+        input_name: the name of the signature's string input.
+        name: the ``tf.Module`` name.
+    """
+
+    input_name = "text"
+
+    def __init__(self, name=None):
+        super().__init__(name=name)
+        self.serve = tf.function(
+            self._serve,
+            input_signature=[
+                tf.TensorSpec([None], tf.string, name=self.input_name)
+            ],
+        )
+
+    def _serve(self, text):
+        raise NotImplementedError
+
+    def predict(self, texts, batch_size=64):
+        """One dict of Python values per text (``str``, ``float``, lists).
+
+        Args:
+            texts: a list of ``str``.
+            batch_size: texts per call of the graph.
+        """
+        if isinstance(texts, str):
+            raise ValueError(
+                "predict() expects a list of texts, not one string: pass "
+                "[text]."
+            )
+        rows = []
+        for begin in range(0, len(texts), batch_size):
+            batch = list(texts[begin : begin + batch_size])
+            outputs = self.serve(tf.constant(batch, tf.string))
+            outputs = {key: value.numpy() for key, value in outputs.items()}
+            for index in range(len(batch)):
+                rows.append(
+                    {
+                        key: _python(value[index])
+                        for key, value in outputs.items()
+                    }
+                )
+        return rows
+
+    def format(self, row):
+        """One line of text for ``row`` (an element of ``predict``)."""
+        raise NotImplementedError
+
+
+__all__ = ["Predictor", "dense_ids", "search_for", "truncated_ids"]

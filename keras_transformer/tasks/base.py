@@ -1,0 +1,422 @@
+"""``Task``: everything that differs between applications, in one object.
+
+A task is made from an ``Experiment`` (``tasks.get_task(experiment)``) and
+holds its assets once they exist: ``tokenizers`` (source, target; the same
+object twice for one-sided tasks) and, for classification, ``label_names``.
+Training (``training/train.py``), evaluation, export and the command line
+only call the methods below; they never test a task's name.
+
+To add an application: subclass ``Task``, implement the methods marked
+*required*, and ``register_task("name", YourTask)`` (or add it to
+``tasks/registry.py``). The README's "Tasks" section has a walk-through.
+"""
+
+import os
+import shutil
+import time
+
+import tensorflow as tf
+
+from keras_transformer import run
+from keras_transformer.data import datasets, pipeline
+from keras_transformer.data.tokenizer import ByteTokenizer, train_sentencepiece
+from keras_transformer.errors import ConfigError, DataError, RunError
+from keras_transformer.training.losses import (
+    MaskedSparseCategoricalCrossentropy,
+)
+from keras_transformer.training.metrics import MaskedAccuracy, Perplexity
+
+# Model fields that fix the shapes of an encoder's weights: a pretrained
+# encoder fits a new model only if they agree.
+ENCODER_SHAPE_FIELDS = (
+    "vocab_size",
+    "d_model",
+    "num_layers",
+    "num_heads",
+    "ff_dim",
+    "max_length",
+    "position",
+    "norm_first",
+)
+
+
+def _is_empty(dataset):
+    return next(iter(dataset.take(1)), None) is None
+
+
+class Task:
+    """An application of the Transformer (see the module docstring).
+
+    Args:
+        experiment: the ``Experiment``.
+
+    Attributes:
+        name: the YAML ``task:`` name.
+        file_formats: the ``data.format`` values it reads from files.
+        model_class: the class of its model (for ``load_model``).
+        tokenizers: ``(source, target)`` once prepared or loaded.
+        label_names: class names (tasks with labels).
+    """
+
+    name = None
+    file_formats = ()
+    model_class = None
+    #: Whether the evaluation decodes outputs (its results then depend on
+    #: the decoding settings).
+    decodes = False
+    #: The command-line commands that run its predictor.
+    commands = ("predict",)
+    #: Pieces the tokenizer must always keep whole (e.g. ``[MASK]``).
+    tokenizer_symbols = ()
+
+    def __init__(self, experiment):
+        self.experiment = experiment
+        self.tokenizers = None
+        self.label_names = None
+
+    # ------------------------------------------------------------ examples
+
+    def load_splits(self):
+        """*Required.* The train/validation/test data (``datasets.Splits``)."""
+        raise NotImplementedError
+
+    def tokenizer_names(self):
+        """Directory names of the run's tokenizers."""
+        return [run.TOKENIZER_DIRS[0]]
+
+    def tokenizer_texts(self, splits):
+        """*Required.* The texts each tokenizer is trained on, one list of
+        ``str`` per name in ``tokenizer_names``."""
+        raise NotImplementedError
+
+    def describe(self, splits):
+        """One line about the data, for the log."""
+        return datasets.describe(splits)
+
+    def check_splits(self, splits):
+        """Refuses empty training, validation or evaluation splits.
+
+        Raises:
+            DataError: naming the split and the settings that choose it.
+        """
+        evaluation = self.experiment.evaluation.split
+        for split in dict.fromkeys(("train", "validation", evaluation)):
+            data = splits[split]
+            empty = (
+                not data.strip() if isinstance(data, str) else _is_empty(data)
+            )
+            if empty:
+                raise DataError(
+                    f"The {split} split is empty: check data.path, "
+                    "data.split_names and the split sizes or fractions."
+                )
+
+    # -------------------------------------------------------------- assets
+
+    def _train_tokenizer(self, texts):
+        config = self.experiment.tokenizer
+        if config.type == "byte":
+            if self.tokenizer_symbols:
+                raise ConfigError(
+                    f"task {self.name!r} needs the pieces "
+                    f"{list(self.tokenizer_symbols)}, which the byte "
+                    "tokenizer lacks: use tokenizer.type: sentencepiece."
+                )
+            return ByteTokenizer()
+        return train_sentencepiece(
+            texts,
+            vocab_size=config.vocab_size,
+            model_type=config.model_type,
+            character_coverage=config.character_coverage,
+            split_digits=config.split_digits,
+            user_defined_symbols=self.tokenizer_symbols,
+        )
+
+    def prepare(self, workdir, splits):
+        """Makes the run's assets: loads its tokenizers, or trains (or copies
+        from ``model.init_from``) and saves them; saves ``label_names``.
+        """
+        names = self.tokenizer_names()
+        paths = [run.path(workdir, name) for name in names]
+        source_run = self.init_from
+        if source_run and not os.path.exists(
+            run.path(source_run, run.MODEL_FILE)
+        ):
+            raise ConfigError(
+                f"model.init_from: {source_run} holds no finished run (no "
+                f"{run.MODEL_FILE}); train it first, e.g. keras-transformer "
+                f"train configs/mlm_local.yaml --workdir {source_run}"
+            )
+        if not all(os.path.exists(path) for path in paths):
+            if source_run:
+                for name, path in zip(names, paths):
+                    origin = run.path(source_run, run.TOKENIZER_DIRS[0])
+                    with run.atomic_path(path) as temporary:
+                        shutil.copytree(origin, temporary)
+                print(f"Tokenizer: copied from {source_run}.")
+            else:
+                started = time.time()
+                trained = [
+                    self._train_tokenizer(texts)
+                    for texts in self.tokenizer_texts(splits)
+                ]
+                for tokenizer, path in zip(trained, paths):
+                    with run.atomic_path(path) as temporary:
+                        tokenizer.save(temporary)
+                if self.experiment.tokenizer.type != "byte":
+                    sizes = ", ".join(f"{t.vocab_size:,}" for t in trained)
+                    print(
+                        f"Tokenizer: SentencePiece "
+                        f"{self.experiment.tokenizer.model_type}, {sizes} "
+                        f"pieces, trained in {time.time() - started:.1f} s."
+                    )
+        self.load(workdir)
+        if source_run:
+            self._check_pretrained_fits(source_run)
+
+    def load(self, workdir):
+        """Loads the assets of a run directory into this task."""
+        from keras_transformer.data.tokenizer import Tokenizer
+
+        loaded = []
+        for name in self.tokenizer_names():
+            try:
+                loaded.append(Tokenizer.load(run.path(workdir, name)))
+            except FileNotFoundError as err:
+                raise RunError(
+                    f"{workdir} has no usable tokenizer: {err}"
+                ) from None
+        self.tokenizers = (loaded[0], loaded[-1])
+        return self
+
+    # ---------------------------------------------------------------- data
+
+    def encode(self, split_data, training):
+        """*Required.* One split as a dataset of encoded (unbatched)
+        examples: ``(features, labels)``, or what ``vary`` makes them
+        from."""
+        raise NotImplementedError
+
+    def batch(self, dataset, training):
+        """Batches encoded examples: by token count, bucketed by length."""
+        config = self.experiment.training
+        return pipeline.batch_by_tokens(
+            dataset,
+            config.batch_tokens,
+            config.max_length,
+            drop_remainder=training,
+        )
+
+    def make_dataset(self, split_data, training, seed_offset=0):
+        """The batched ``tf.data`` pipeline of one split.
+
+        Training data is shuffled (``seed_offset`` changes the order after
+        a resume) and repeated; evaluation data gets a known length (for
+        progress bars).
+        """
+        config = self.experiment.training
+        seed = config.seed + seed_offset
+        dataset = self.encode(split_data, training)
+        if training:
+            dataset = dataset.shuffle(20000, seed=seed).repeat()
+        dataset = self.batch(self.vary(dataset, training, seed), training)
+        if not training:
+            count = int(dataset.reduce(0, lambda count, _: count + 1))
+            dataset = dataset.apply(
+                tf.data.experimental.assert_cardinality(count)
+            )
+        return dataset.prefetch(tf.data.AUTOTUNE)
+
+    def vary(self, dataset, training, seed):
+        """Changes examples anew at every pass (after the repeat), e.g.
+        masking; the base class returns ``dataset``."""
+        return dataset
+
+    def limit_split(self, split_data):
+        """The first ``evaluation.max_examples`` examples of a split."""
+        count = self.experiment.evaluation.max_examples
+        if count is None or isinstance(split_data, str):
+            return split_data
+        return split_data.take(count)
+
+    def check_data(self, splits):
+        """Refuses data that would train or evaluate nothing, before step 1.
+
+        Checks, with the tokenizers, that the training split keeps an
+        example after encoding and length filtering, and that the
+        validation and evaluation splits yield examples.
+
+        Raises:
+            DataError: naming the split and the setting to change.
+        """
+        max_length = self.experiment.training.max_length
+        if _is_empty(self.encode(splits["train"], training=True)):
+            raise DataError(self.empty_training_message(max_length))
+        evaluation = self.experiment.evaluation.split
+        for split in dict.fromkeys(("validation", evaluation)):
+            data = self.limit_split(splits[split])
+            if _is_empty(self.encode(data, training=False)):
+                raise DataError(
+                    f"The {split} split yields no examples after encoding "
+                    f"(training.max_length={max_length}). Check data.path, "
+                    "data.split_names and the split fractions."
+                )
+
+    def empty_training_message(self, max_length):
+        """Why no training example survived encoding, and the fix."""
+        return (
+            f"No training example fits in training.max_length={max_length} "
+            "tokens (with BOS/EOS), so nothing would be trained: raise "
+            "training.max_length."
+        )
+
+    # --------------------------------------------------------------- model
+
+    def model_config(self):
+        """The ``TransformerConfig``, sized for the tokenizers."""
+        source, target = self.tokenizers
+        target_vocab = target.vocab_size if target is not source else None
+        return self.experiment.model_config(source.vocab_size, target_vocab)
+
+    def build_model(self):
+        """*Required.* A new model of this task."""
+        raise NotImplementedError
+
+    def loss(self):
+        """The loss for ``fit``: token cross-entropy, padding masked."""
+        return MaskedSparseCategoricalCrossentropy(
+            label_smoothing=self.experiment.training.label_smoothing
+        )
+
+    def metrics(self):
+        """The metrics for ``fit``."""
+        return [MaskedAccuracy(), Perplexity()]
+
+    def load_model(self, path, compile=True):
+        """Loads a ``.keras`` model of this task.
+
+        Models saved by earlier versions (plain functional models, without
+        attributes) are rebuilt as ``model_class`` with the same weights.
+        """
+        model = run.load_model(path, compile=compile)
+        if self.model_class is None or isinstance(model, self.model_class):
+            return model
+        rebuilt = self.build_model()
+        rebuilt.set_weights(model.get_weights())
+        return rebuilt
+
+    @property
+    def init_from(self):
+        """The run directory ``model.init_from`` names, or None."""
+        return self.experiment.model.get("init_from")
+
+    def _check_pretrained_fits(self, source_run):
+        pretrained = run.read_experiment(source_run)
+        source_task = type(self)(pretrained)
+        source_task.load(source_run)
+        theirs = source_task.model_config()
+        ours = self.model_config()
+        different = [
+            f"{field} {getattr(theirs, field)!r} there, "
+            f"{getattr(ours, field)!r} here"
+            for field in ENCODER_SHAPE_FIELDS
+            if getattr(theirs, field) != getattr(ours, field)
+        ]
+        if different:
+            raise ConfigError(
+                f"model.init_from={source_run!r} does not fit this model: "
+                f"{'; '.join(different)}. Use the same model settings as "
+                "the pretrained run."
+            )
+
+    def initialize(self, model, log=print):
+        """Copies the pretrained encoder of ``model.init_from`` into
+        ``model`` (a fresh start only); the task's head stays new.
+
+        The parts are matched by the models' attributes (``embedding``,
+        ``encoder``), not by layer names.
+        """
+        source_run = self.init_from
+        if not source_run:
+            return
+        pretrained = run.load_run(source_run, compile=False)[1]
+        copied, counts = [], 0
+        for part in ("embedding", "encoder"):
+            ours = getattr(model, part, None)
+            theirs = getattr(pretrained, part, None)
+            if ours is None or theirs is None:
+                raise ConfigError(
+                    f"model.init_from={source_run!r}: the {part} of "
+                    f"{'this model' if ours is None else 'that run'} is "
+                    "missing; init_from joins two encoder models."
+                )
+            weights = theirs.get_weights()
+            try:
+                ours.set_weights(weights)
+            except ValueError as err:
+                raise ConfigError(
+                    f"model.init_from={source_run!r}: its {part} does not "
+                    f"fit ({err})."
+                ) from None
+            copied.append(f"{part} ({len(weights)} arrays)")
+            counts += sum(w.size for w in weights)
+        loaded = {
+            id(w)
+            for part in ("embedding", "encoder")
+            for w in getattr(model, part).weights
+        }
+        new = sorted(
+            {w.path.split("/")[0] for w in model.weights if id(w) not in loaded}
+        )
+        log(
+            f"Initialised from {source_run}: {', '.join(copied)}, "
+            f"{counts:,} parameters; new: {', '.join(new)}."
+        )
+
+    # ---------------------------------------------------------- evaluation
+
+    def evaluate(self, model, splits, split, decoding=None, verbose=1):
+        """Metrics of ``model`` on ``split``, and its outputs.
+
+        Returns:
+            ``(metrics, rows)``: a dict of metrics (``loss`` and the
+            ``fit`` metrics, plus what ``evaluate_outputs`` adds) and a list
+            of dicts, one per example, for ``eval/<split>-<decode>.tsv``
+            (empty for tasks without per-example outputs).
+        """
+        data = self.limit_split(splits[split])
+        dataset = self.make_dataset(data, training=False)
+        results = model.evaluate(dataset, return_dict=True, verbose=verbose)
+        metrics = {"split": split}
+        metrics.update({k: round(float(v), 4) for k, v in results.items()})
+        extra, rows = self.evaluate_outputs(model, data, decoding)
+        metrics.update(extra)
+        return metrics, rows
+
+    def evaluate_outputs(self, model, data, decoding=None):
+        """Metrics from the model's outputs (e.g. BLEU), and the outputs.
+
+        Returns:
+            ``(metrics, rows)``; the base class adds nothing.
+        """
+        return {}, []
+
+    # -------------------------------------------------- prediction, export
+
+    def predictor(self, model, decoding=None, max_new_tokens=100):
+        """*Required.* The ``inference.Predictor`` of this task: the graph
+        that ``predict`` runs and ``export`` saves.
+
+        Args:
+            model: the trained model.
+            decoding: a ``DecodingConfig`` (default: the experiment's).
+            max_new_tokens: tokens a generator adds to a prompt.
+        """
+        raise NotImplementedError
+
+    def decoding(self, decoding=None):
+        """The ``DecodingConfig`` to use: ``decoding`` or the experiment's."""
+        return decoding or self.experiment.evaluation.decoding
+
+
+__all__ = ["ENCODER_SHAPE_FIELDS", "Task"]

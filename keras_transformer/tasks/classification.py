@@ -1,0 +1,168 @@
+"""Text classification: (text, label) examples, an encoder, accuracy."""
+
+import os
+
+import keras
+import tensorflow as tf
+
+from keras_transformer import run
+from keras_transformer.data import datasets, pipeline, sources
+from keras_transformer.errors import DataError, RunError
+from keras_transformer.inference.label_predictor import LabelPredictor
+from keras_transformer.models import Classifier
+from keras_transformer.tasks.base import Task
+
+
+class ClassificationTask(Task):
+    """One label per text.
+
+    Examples: ``(text, label)`` from labelled TSV/CSV files or tfds
+    classification datasets; the class names are saved as ``labels.json``.
+    Model: ``models.Classifier`` (mean pooling, or ``training.pooling:
+    first`` with a BOS "class" token). It can start from the encoder of a
+    pretrained run (``model.init_from``). Metrics: loss and accuracy; the
+    evaluation writes every prediction. Predictor and export:
+    ``LabelPredictor`` (probabilities and the label).
+    """
+
+    name = "classification"
+    file_formats = ("labelled",)
+    model_class = Classifier
+
+    def load_splits(self):
+        config = self.experiment.data
+        datasets.check_source(config, self.name, self.file_formats)
+        if config.source == "tfds":
+            names = []
+
+            def load(split):
+                data, labels = sources.tfds_classification(
+                    config.name,
+                    split,
+                    text_key=config.text_key,
+                    label_key=config.label_key,
+                    data_dir=config.data_dir,
+                )
+                names[:] = list(labels)
+                return data
+
+            data = datasets.tfds_splits(config, load)
+            return datasets.Splits(data, names)
+        examples = datasets.file_splits(config)
+        examples["train"] = datasets.limit(
+            examples["train"], config.max_train_examples
+        )
+        names = sorted({label for _, label in examples["train"]})
+        if len(names) < 2:
+            raise DataError(
+                f"The training data has {len(names)} distinct label(s) "
+                f"({names}); classification needs at least two."
+            )
+        index = {name: i for i, name in enumerate(names)}
+        data = {}
+        for split, rows in examples.items():
+            unknown = {label for _, label in rows if label not in index}
+            if unknown:
+                raise DataError(
+                    f"The {split} split has labels {sorted(unknown)} that "
+                    f"the training split does not have ({names})."
+                )
+            data[split] = tf.data.Dataset.from_tensor_slices(
+                (
+                    tf.constant([text for text, _ in rows], tf.string),
+                    tf.constant([index[label] for _, label in rows], tf.int64),
+                )
+            )
+        return datasets.Splits(data, names)
+
+    def tokenizer_texts(self, splits, max_texts=1_000_000):
+        return [
+            [
+                text.decode("utf-8")
+                for text, _ in splits["train"]
+                .take(max_texts)
+                .as_numpy_iterator()
+            ]
+        ]
+
+    def prepare(self, workdir, splits):
+        path = run.path(workdir, run.LABELS_FILE)
+        if not os.path.exists(path):
+            run.write_json(path, splits.label_names)
+        super().prepare(workdir, splits)
+
+    def load(self, workdir):
+        super().load(workdir)
+        path = run.path(workdir, run.LABELS_FILE)
+        if not os.path.exists(path):
+            raise RunError(
+                f"{path} is missing: the run's class names are lost."
+            )
+        self.label_names = run.read_json(path)
+        return self
+
+    @property
+    def add_bos(self):
+        """Whether texts start with BOS, the "class" token (pooling first)."""
+        return self.experiment.training.pooling == "first"
+
+    def encode(self, split_data, training):
+        return pipeline.encode_classification(
+            split_data,
+            self.tokenizers[0],
+            self.experiment.training.max_length,
+            add_bos=self.add_bos,
+        )
+
+    def batch(self, dataset, training):
+        config = self.experiment.training
+        return pipeline.batch_by_tokens(
+            dataset,
+            config.batch_tokens,
+            config.max_length,
+            drop_remainder=training,
+            max_batch_size=config.batch_size,
+        )
+
+    def build_model(self):
+        return Classifier(
+            self.model_config(),
+            len(self.label_names),
+            pooling=self.experiment.training.pooling,
+        )
+
+    def loss(self):
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def metrics(self):
+        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+    def predictor(self, model, decoding=None, max_new_tokens=100):
+        return LabelPredictor(
+            model,
+            self.tokenizers[0],
+            self.label_names,
+            self.experiment.training.max_length,
+            add_bos=self.add_bos,
+        )
+
+    def evaluate_outputs(self, model, data, decoding=None):
+        texts, labels = [], []
+        for text, label in data.as_numpy_iterator():
+            texts.append(text.decode("utf-8"))
+            labels.append(self.label_names[int(label)])
+        rows = self.predictor(model).predict(
+            texts, batch_size=self.experiment.evaluation.batch_size
+        )
+        return {}, [
+            {
+                "text": text,
+                "label": label,
+                "predicted": row["label"],
+                "probability": round(max(row["probabilities"]), 4),
+            }
+            for text, label, row in zip(texts, labels, rows)
+        ]
+
+
+__all__ = ["ClassificationTask"]

@@ -1,0 +1,61 @@
+"""The YAML ``task:`` name -> its ``Task`` class.
+
+The registry holds module paths and imports a task's module only when the
+task is asked for, so reading and checking an experiment needs no
+TensorFlow. ``register_task`` adds a task defined elsewhere.
+"""
+
+import importlib
+
+_TASKS = {
+    "translation": "keras_transformer.tasks.translation:TranslationTask",
+    "classification": (
+        "keras_transformer.tasks.classification:ClassificationTask"
+    ),
+    "language_modeling": (
+        "keras_transformer.tasks.language_modeling:LanguageModelingTask"
+    ),
+    "masked_lm": "keras_transformer.tasks.masked_lm:MaskedLanguageModelingTask",
+}
+
+
+def task_names():
+    """The names a YAML ``task:`` may take, in registration order."""
+    return tuple(_TASKS)
+
+
+def register_task(name, task_class):
+    """Makes ``task: name`` in an experiment use ``task_class``.
+
+    Args:
+        name: the YAML name.
+        task_class: a ``Task`` subclass, or ``"module.path:ClassName"``.
+    """
+    _TASKS[name] = task_class
+
+
+def get_task_class(name):
+    """The ``Task`` class registered as ``name``.
+
+    Raises:
+        ValueError: ``name`` is not registered (the message lists the
+            names that are).
+    """
+    if name not in _TASKS:
+        raise ValueError(
+            f"Unknown task {name!r}; choose one of {', '.join(_TASKS)}."
+        )
+    target = _TASKS[name]
+    if isinstance(target, str):
+        module, _, attribute = target.partition(":")
+        target = getattr(importlib.import_module(module), attribute)
+        _TASKS[name] = target
+    return target
+
+
+def get_task(experiment):
+    """The ``Task`` of an ``Experiment`` (an instance, without assets)."""
+    return get_task_class(experiment.task)(experiment)
+
+
+__all__ = ["get_task", "get_task_class", "register_task", "task_names"]

@@ -1,0 +1,120 @@
+"""Translation: (source, target) sentence pairs, an encoder-decoder, BLEU."""
+
+import time
+
+from keras_transformer.data import datasets, pipeline, sources
+from keras_transformer.evaluation import translation_metrics
+from keras_transformer.inference.translator import Translator
+from keras_transformer.models import Transformer
+from keras_transformer.tasks.base import Task
+
+
+class TranslationTask(Task):
+    """Sequence to sequence: the paper's task.
+
+    Examples: ``(source, target)`` strings from the built-in generated tasks,
+    tfds translation datasets, or local files (``tsv`` columns or
+    ``parallel`` files). Model: ``models.Transformer`` with a shared or two
+    separate vocabularies (``tokenizer.shared``). Metrics: token loss,
+    accuracy and perplexity during training; sacreBLEU BLEU, chrF and exact
+    match of the decoded test set. Predictor and export: ``Translator``.
+    """
+
+    name = "translation"
+    file_formats = ("tsv", "parallel")
+    model_class = Transformer
+    decodes = True
+    commands = ("predict", "translate")
+
+    def load_splits(self):
+        config = self.experiment.data
+        datasets.check_source(
+            config, self.name, self.file_formats, ("builtin", "files", "tfds")
+        )
+        if config.source == "builtin":
+            return datasets.builtin_pair_splits(config)
+        if config.source == "tfds":
+            return datasets.Splits(
+                datasets.tfds_splits(
+                    config,
+                    lambda split: sources.tfds_translation(
+                        config.name,
+                        split,
+                        config.source_language,
+                        config.target_language,
+                        data_dir=config.data_dir,
+                    ),
+                )
+            )
+        pairs = datasets.file_splits(config)
+        pairs["train"] = datasets.limit(
+            pairs["train"], config.max_train_examples
+        )
+        return datasets.Splits(
+            {split: datasets.pairs_dataset(pairs[split]) for split in pairs}
+        )
+
+    def tokenizer_names(self):
+        if self.experiment.tokenizer.shared:
+            return ["tokenizer"]
+        return ["tokenizer_source", "tokenizer_target"]
+
+    def tokenizer_texts(self, splits, max_texts=1_000_000):
+        source_texts, target_texts = [], []
+        for source, target in (
+            splits["train"].take(max_texts).as_numpy_iterator()
+        ):
+            source_texts.append(source.decode("utf-8"))
+            target_texts.append(target.decode("utf-8"))
+        if len(self.tokenizer_names()) == 1:
+            return [source_texts + target_texts]
+        return [source_texts, target_texts]
+
+    def encode(self, split_data, training):
+        source, target = self.tokenizers
+        return pipeline.encode_translation(
+            split_data,
+            source,
+            target,
+            self.experiment.training.max_length,
+            truncate=not training,
+        )
+
+    def build_model(self):
+        return Transformer(self.model_config())
+
+    def predictor(self, model, decoding=None, max_new_tokens=100):
+        model_config = self.model_config()
+        learned = model_config.position == "learned"
+        return Translator(
+            model,
+            self.tokenizers[0],
+            self.tokenizers[1],
+            max_source_length=self.experiment.training.max_length,
+            max_target_length=model_config.max_length if learned else None,
+            extra_length=self.experiment.evaluation.extra_decode_length,
+            decoding=self.decoding(decoding),
+        )
+
+    def evaluate_outputs(self, model, data, decoding=None):
+        sources_, references = [], []
+        for source, target in data.as_numpy_iterator():
+            sources_.append(source.decode("utf-8"))
+            references.append(target.decode("utf-8"))
+        translator = self.predictor(model, decoding)
+        started = time.time()
+        hypotheses = translator.translate(
+            sources_, batch_size=self.experiment.evaluation.batch_size
+        )
+        metrics = translation_metrics(hypotheses, references)
+        metrics["decode"] = translator.decoding.describe()
+        metrics["decode_seconds"] = round(time.time() - started, 1)
+        rows = [
+            {"source": s, "reference": r, "translation": h}
+            for s, r, h in zip(sources_, references, hypotheses)
+        ]
+        metrics["examples"] = rows[: self.experiment.evaluation.show_examples]
+        return metrics, rows
+
+
+__all__ = ["TranslationTask"]
