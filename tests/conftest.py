@@ -9,6 +9,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from tests.generated import MASKED_LM, counting_lines  # noqa: E402
+
 
 @pytest.fixture(autouse=True)
 def _reset_keras_state():
@@ -124,3 +126,15 @@ def language_model_run(tmp_path_factory):
             "evaluation": {"decoding": {"strategy": "greedy"}},
         },
     )
+
+
+@pytest.fixture(scope="session")
+def masked_lm_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("masked_lm")
+    text = root / "counting.txt"
+    text.write_text("\n".join(line for line, _ in counting_lines(3000)) + "\n")
+    values = dict(
+        MASKED_LM,
+        data={"source": "files", "format": "text", "path": str(text)},
+    )
+    return _train(root / "run", values)

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -299,3 +300,76 @@ def test_sigterm_is_handled_like_ctrl_c_only_while_running(capsys):
         cli._interrupt(signal.SIGTERM, None)
     _main(capsys, "evaluate", "--workdir", "/nonexistent/run")
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_predict_answers_for_every_task(
+    classification_run, language_model_run, masked_lm_run, tmp_path, capsys
+):
+    code, out, err = _main(
+        capsys, "predict", "--workdir", classification_run, "good a film"
+    )
+    assert code == 0, err
+    label, probability = out.strip().split("\t")
+    assert label == "pos" and 0.5 < float(probability) <= 1.0
+
+    code, out, err = _main(
+        capsys,
+        "predict",
+        "--workdir",
+        language_model_run,
+        "--max-new-tokens",
+        "5",
+        "--scores",
+        "abc",
+    )
+    assert code == 0, err
+    score, completion = out.rstrip("\n").split("\t")
+    assert completion == "defgh" and float(score) <= 0
+
+    output = tmp_path / "fills.txt"
+    code, out, err = _main(
+        capsys,
+        "predict",
+        "--workdir",
+        masked_lm_run,
+        "--output",
+        output,
+        "five six [MASK] eight",
+        "ten eleven twelve",
+    )
+    assert code == 0, err
+    assert "2 outputs written" in out
+    lines = output.read_text().splitlines()
+    assert lines[0].startswith("five six seven eight\tseven 0.")
+    assert lines[1] == "ten eleven twelve"  # no mask: nothing to fill
+
+    # translate is the translation task's alias only.
+    code, _, err = _main(
+        capsys, "translate", "--workdir", classification_run, "x"
+    )
+    assert code == 1 and "has no translate command; use predict" in err
+
+
+def test_models_saved_by_earlier_versions_still_load(translation_run, tmp_path):
+    import shutil
+
+    import keras
+
+    from keras_transformer.models import Transformer
+    from keras_transformer.run import load_finished
+
+    copy = str(tmp_path / "run")
+    shutil.copytree(translation_run, copy)
+    task, model = load_finished(copy, compile=False)
+    legacy = keras.Model(model.inputs, model.outputs)  # no attributes
+    legacy.save(os.path.join(copy, "model.keras"))
+    _, loaded = load_finished(copy, compile=False)
+    assert type(loaded) is Transformer
+    inputs = {
+        "source_tokens": np.array([[5, 6, 7, 3]]),
+        "target_tokens": np.array([[2, 9, 4]]),
+    }
+    np.testing.assert_array_equal(model(inputs), loaded(inputs))
+    assert task.predictor(loaded).translate(["abc def"]) == (
+        task.predictor(model).translate(["abc def"])
+    )

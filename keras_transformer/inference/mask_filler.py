@@ -1,8 +1,11 @@
 """Text with ``[MASK]`` in, the likeliest fillers out, in one graph."""
 
+import re
+
 import tensorflow as tf
 
 from keras_transformer.inference.predictor import Predictor, truncated_ids
+from keras_transformer.special_tokens import MASK_PIECE
 
 
 class MaskFiller(Predictor):
@@ -48,6 +51,11 @@ class MaskFiller(Predictor):
         self.top_k = top_k
 
     def _serve(self, text):
+        # A masked piece carries its own leading space ("▁word"), as in
+        # pretraining: the space before a [MASK] belongs to the mask.
+        text = tf.strings.regex_replace(
+            text, r"\s+" + re.escape(MASK_PIECE), MASK_PIECE
+        )
         tokens, _ = truncated_ids(
             self.tokenizer, text, self.max_length, add_bos=True
         )

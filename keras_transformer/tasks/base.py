@@ -311,10 +311,7 @@ class Task:
         return self.experiment.model.get("init_from")
 
     def _check_pretrained_fits(self, source_run):
-        pretrained = run.read_experiment(source_run)
-        source_task = type(self)(pretrained)
-        source_task.load(source_run)
-        theirs = source_task.model_config()
+        theirs = run.load_task(source_run).model_config()
         ours = self.model_config()
         different = [
             f"{field} {getattr(theirs, field)!r} there, "

@@ -94,3 +94,33 @@ def test_classification_and_language_model_encoding():
     tokens, labels = windows[1]
     np.testing.assert_array_equal(tokens["tokens"], [5, 6, 7, 8])
     np.testing.assert_array_equal(labels, [6, 7, 8, 9])
+
+
+def test_mask_tokens_follows_berts_proportions():
+    from keras_transformer.data.pipeline import mask_tokens
+
+    mask_id, vocab = 4, 50
+    rng = np.random.default_rng(0)
+    ids = np.concatenate(
+        [[BOS_ID], rng.integers(5, vocab, 20000), [EOS_ID], [0] * 50]
+    ).astype("int32")
+    inputs, labels = (
+        np.array(x) for x in mask_tokens(ids, [7, 8], mask_id, vocab, 5)
+    )
+    selected = labels != 0
+    ordinary = ids >= 5
+    assert not selected[~ordinary].any()  # BOS, EOS and PAD never
+    assert abs(selected[ordinary].mean() - 0.15) < 0.01
+    np.testing.assert_array_equal(labels[selected], ids[selected])
+    masked = inputs[selected] == mask_id
+    kept = inputs[selected] == ids[selected]
+    replaced = ~masked & ~kept
+    assert abs(masked.mean() - 0.8) < 0.02
+    assert abs(replaced.mean() - 0.1) < 0.02  # (a random token may equal
+    assert abs(kept.mean() - 0.1) < 0.02  # the original, 1 time in 45)
+    assert (inputs[selected][replaced] >= 5).all()
+    np.testing.assert_array_equal(inputs[~selected], ids[~selected])
+    again, _ = mask_tokens(ids, [7, 8], mask_id, vocab, 5)
+    np.testing.assert_array_equal(np.array(again), inputs)
+    other, _ = mask_tokens(ids, [7, 9], mask_id, vocab, 5)
+    assert not np.array_equal(np.array(other), inputs)

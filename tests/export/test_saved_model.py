@@ -37,13 +37,15 @@ inputs = json.loads(sys.argv[2])
 name = sys.argv[3]
 batch = serve(**{name: tf.constant(inputs)})
 single = [serve(**{name: tf.constant([text])}) for text in inputs]
+def text(value):
+    if isinstance(value, list):
+        return [text(item) for item in value]
+    return value.decode() if isinstance(value, bytes) else value
 def plain(outputs):
-    return {k: v.numpy().tolist() for k, v in outputs.items()}
+    return {k: text(v.numpy().tolist()) for k, v in outputs.items()}
 print(json.dumps({
-    "batch": {k: [x.decode() if isinstance(x, bytes) else x for x in v]
-              for k, v in plain(batch).items()},
-    "single": [{k: [x.decode() if isinstance(x, bytes) else x for x in v]
-                for k, v in plain(s).items()} for s in single],
+    "batch": plain(batch),
+    "single": [plain(s) for s in single],
     "foreign": sorted(m for m in sys.modules
                       if m.split(".")[0] == "keras_transformer"),
 }))
@@ -210,3 +212,17 @@ def test_keras_model_round_trips_in_a_fresh_process(translation_run, tmp_path):
     np.testing.assert_array_equal(
         np.load(tmp_path / "logits.npy"), np.asarray(model(inputs))
     )
+
+
+def test_masked_lm_export_fills_masks(masked_lm_run, tmp_path):
+    info = export_run(masked_lm_run, str(tmp_path / "exports"))
+    texts = ["five six [MASK] eight", "[MASK] four [MASK] six", "none"]
+    served = _serve_in_fresh_process(info["path"], texts)["batch"]
+    assert served["filled"][0] == "five six seven eight"
+    assert np.array(served["probabilities"]).shape == (3, 2, 5)
+    assert served["fillers"][0][0][0] == "seven"
+    assert served["fillers"][0][1] == [""] * 5  # one mask only: padded
+    assert served["fillers"][2] == [[""] * 5, [""] * 5]
+    task, model = load_finished(masked_lm_run, compile=False)
+    in_process = task.predictor(model).predict(texts)
+    assert [row["filled"] for row in in_process] == served["filled"]

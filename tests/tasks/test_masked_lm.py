@@ -1,0 +1,127 @@
+"""Masked-LM pretraining learns, fills masks, and starts fine-tuning."""
+
+import collections
+import json
+
+import numpy as np
+import pytest
+
+from keras_transformer.errors import ConfigError
+from keras_transformer.experiment import experiment_from_dict
+from keras_transformer.run import load_finished
+from keras_transformer.training.train import train_and_evaluate
+from tests.generated import MASKED_LM, counting_lines
+
+pytestmark = pytest.mark.slow
+
+
+def test_masked_accuracy_is_far_above_the_unigram_baseline(masked_lm_run):
+    task, model = load_finished(masked_lm_run)
+    with open(f"{masked_lm_run}/metrics.json") as handle:
+        metrics = json.load(handle)
+    # The unigram baseline: always guess the most frequent ordinary piece.
+    tokenizer = task.tokenizers[0]
+    texts = [line for line, _ in counting_lines(3000)]
+    ids = tokenizer.tokenize(texts).flat_values.numpy()
+    counts = collections.Counter(int(i) for i in ids if i > tokenizer.mask_id)
+    baseline = max(counts.values()) / sum(counts.values())
+    assert baseline < 0.2
+    assert metrics["accuracy"] > 0.8 > 4 * baseline
+    assert metrics["steps"] == 300
+
+
+def test_the_mask_filler_predicts_the_missing_word(masked_lm_run):
+    task, model = load_finished(masked_lm_run, compile=False)
+    filler = task.predictor(model)
+    rows = filler.predict(
+        ["five six [MASK] eight", "ten eleven twelve", "[MASK] four five six"]
+    )
+    assert rows[0]["fillers"][0][0] == "seven"
+    assert rows[0]["filled"] == "five six seven eight"
+    assert rows[0]["probabilities"][0][0] > 0.5
+    probabilities = np.array(rows[0]["probabilities"][0])
+    assert (np.diff(probabilities) <= 0).all()  # best first
+    assert rows[1]["fillers"] == [] or rows[1]["fillers"][0][0] == ""
+    assert rows[2]["fillers"][0][0] == "three"
+    assert "seven 0." in filler.format(rows[0])
+
+
+def _fine_tune(tmp_path, pretrained, steps=40, **model):
+    data = tmp_path / "labelled.tsv"
+    data.write_text(
+        "".join(
+            f"{'up' if up else 'down'}\t{line}\n"
+            for line, up in counting_lines(300, seed=1, descending_share=0.5)
+        )
+    )
+    values = json.loads(json.dumps(MASKED_LM))
+    values.update(
+        task="classification",
+        data={"source": "files", "format": "labelled", "path": str(data)},
+    )
+    values["model"].update(init_from=pretrained, **model)
+    values["training"].update(
+        steps=steps,
+        steps_per_epoch=steps,
+        pooling="first",
+        batch_tokens=512,
+        learning_rate=0.001,
+    )
+    return experiment_from_dict(values)
+
+
+def test_fine_tuning_starts_from_the_pretrained_encoder(
+    masked_lm_run, tmp_path, capsys, monkeypatch
+):
+    from keras_transformer.tasks.base import Task
+
+    _, pretrained = load_finished(masked_lm_run, compile=False)
+    seen = {}
+    initialize = Task.initialize
+
+    def spy(self, model, log=print):
+        initialize(self, model, log)
+        seen["embedding"] = [w.copy() for w in model.embedding.get_weights()]
+        seen["encoder"] = [w.copy() for w in model.encoder.get_weights()]
+        seen["head"] = model.head
+
+    monkeypatch.setattr(Task, "initialize", spy)
+    workdir = str(tmp_path / "run")
+    metrics = train_and_evaluate(
+        _fine_tune(tmp_path, masked_lm_run), workdir, verbose=0
+    )
+    output = capsys.readouterr().out
+    assert f"Tokenizer: copied from {masked_lm_run}" in output
+    assert "new: logits" in output
+    # Right after loading: the pretrained weights, exactly.
+    for part in ("embedding", "encoder"):
+        expected = getattr(pretrained, part).get_weights()
+        assert len(seen[part]) == len(expected)
+        for a, b in zip(seen[part], expected):
+            np.testing.assert_array_equal(a, b)
+    # The head is the classifier's own: the pretrained model has none.
+    assert not hasattr(pretrained, "head")
+    assert seen["head"].kernel.shape == (64, 2)
+    assert metrics["accuracy"] > 0.9
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"d_model": 32, "num_heads": 4}, "d_model 64 there, 32 here"),
+        ({"num_layers": 1}, "num_layers 2 there, 1 here"),
+        ({"position": "learned", "max_length": 64}, "max_length 16 there"),
+    ],
+)
+def test_a_pretrained_run_that_does_not_fit_is_refused(
+    masked_lm_run, tmp_path, change, message
+):
+    experiment = _fine_tune(tmp_path, masked_lm_run, **change)
+    with pytest.raises(ConfigError, match=message):
+        train_and_evaluate(experiment, str(tmp_path / "run"), verbose=0)
+    with pytest.raises(ConfigError, match="holds no finished run"):
+        train_and_evaluate(
+            _fine_tune(tmp_path, str(tmp_path / "none")),
+            str(tmp_path / "other"),
+            verbose=0,
+        )
