@@ -113,7 +113,11 @@ class DataConfig:
 
 @dataclasses.dataclass
 class TokenizerConfig:
-    """How text becomes token ids."""
+    """How text becomes token ids.
+
+    ``path``: an existing tokenizer directory (e.g. ``runs/x/tokenizer``)
+    to copy instead of training one (one-tokenizer tasks).
+    """
 
     type: Literal["sentencepiece", "byte"] = "sentencepiece"
     model_type: Literal["unigram", "bpe"] = "unigram"
@@ -121,6 +125,7 @@ class TokenizerConfig:
     shared: bool = True
     character_coverage: float = setting(1.0, above=0.0, maximum=1.0)
     split_digits: bool = False
+    path: Optional[str] = None
 
 
 @dataclasses.dataclass

@@ -244,21 +244,20 @@ def reversal_data(n):
 
 
 source, target = reversal_data(6000)
-# The names let the package's searches (greedy, beam, sampling) find the
-# embedding, encoder and decoder of this hand-built model.
 source_tokens = keras.Input((None,), dtype="int32", name="source_tokens")
 target_tokens = keras.Input((None,), dtype="int32", name="target_tokens")
-embedding = TokenAndPositionEmbedding(40, 64, max_length=32, name="embedding")
-encoder = TransformerEncoder(
-    num_layers=2, num_heads=4, ff_dim=128, dropout=0.0, name="encoder"
-)
-decoder = TransformerDecoder(
-    num_layers=2, num_heads=4, ff_dim=128, dropout=0.0, name="decoder"
-)
+embedding = TokenAndPositionEmbedding(40, 64, max_length=32)
+encoder = TransformerEncoder(num_layers=2, num_heads=4, ff_dim=128, dropout=0.0)
+decoder = TransformerDecoder(num_layers=2, num_heads=4, ff_dim=128, dropout=0.0)
 memory = encoder(embedding(source_tokens))  # padding mask: implicit
 states = decoder(embedding(target_tokens), memory)  # causal + cross masks
 logits = embedding(states, reverse=True)  # tied output projection
 seq2seq = keras.Model([source_tokens, target_tokens], logits)
+# The package's searches (greedy, beam, sampling) read a model's parts from
+# its attributes, as keras_transformer.models.Transformer has them; a
+# hand-built model gets them like this (one embedding serves both sides).
+seq2seq.source_embedding = seq2seq.target_embedding = embedding
+seq2seq.encoder, seq2seq.decoder = encoder, decoder
 seq2seq.compile(
     optimizer=keras.optimizers.Adam(2e-3),
     loss=MaskedSparseCategoricalCrossentropy(label_smoothing=0.0),

@@ -55,17 +55,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from keras_transformer.data import datasets
 from keras_transformer.evaluation import translation_metrics
 from keras_transformer.experiment import load_experiment
 from keras_transformer.inference.attention_plot import attention_figure
 from keras_transformer.inference.decoding_config import DecodingConfig
+from keras_transformer.run import load_finished
 from keras_transformer.training.schedule import TransformerSchedule
-from keras_transformer.training.train import (
-    load_run,
-    train_and_evaluate,
-    translator_for,
-)
+from keras_transformer.training.train import train_and_evaluate
 
 experiment = load_experiment(CONFIG, OVERRIDES)
 run_dir = RUN_DIR or os.path.join(tempfile.mkdtemp(), "translation")
@@ -141,8 +137,8 @@ plt.show()
 # length-normalised log-probabilities of the outputs.
 
 # %%
-_, model, tokenizers = load_run(run_dir, compile=False)
-test = datasets.load_splits(experiment.data, experiment.task)["test"]
+task, model = load_finished(run_dir, compile=False)  # the task: translation
+test = task.load_splits()["test"]
 pairs = list(test.take(experiment.evaluation.max_examples).as_numpy_iterator())
 sources = [s.decode() for s, _ in pairs]
 references = [t.decode() for _, t in pairs]
@@ -152,7 +148,7 @@ for name, decoding in (
     ("greedy", DecodingConfig("greedy", length_penalty=0.6)),
     ("beam 4", DecodingConfig("beam", beam_size=4, length_penalty=0.6)),
 ):
-    translator = translator_for(experiment, model, tokenizers, decoding)
+    translator = task.predictor(model, decoding)  # a Translator
     hypotheses, scores = translator.translate_with_scores(sources)
     results[name] = (hypotheses, np.array(scores))
     scores_line = translation_metrics(hypotheses, references)

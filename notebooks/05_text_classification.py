@@ -55,17 +55,13 @@ import tempfile
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
-from keras_transformer.data import datasets
 from keras_transformer.experiment import load_experiment
-from keras_transformer.training.train import (
-    load_run,
-    make_dataset,
-    train_and_evaluate,
-)
+from keras_transformer.run import load_finished
+from keras_transformer.tasks import get_task
+from keras_transformer.training.train import train_and_evaluate
 
 root = RUN_DIR or tempfile.mkdtemp()
 
@@ -109,7 +105,7 @@ if DATA_PATH is None and GENERATE:
 if DATA_PATH is not None:
     overrides.append(f"data.path={DATA_PATH}")
 experiment = load_experiment(CONFIG, overrides)
-splits = datasets.load_splits(experiment.data, experiment.task)
+splits = get_task(experiment).load_splits()  # the classification task's
 print("classes:", splits.label_names)
 for text, label in splits["train"].take(5).as_numpy_iterator():
     print(f"{splits.label_names[label]:>9}: {text.decode()}")
@@ -126,8 +122,8 @@ print(json.dumps({k: metrics[k] for k in ("split", "accuracy", "loss")}))
 # ## Confusion matrix on the test split
 
 # %%
-_, model, (tokenizer, _) = load_run(run_dir, compile=False)
-test = make_dataset(experiment, splits["test"], (tokenizer, tokenizer), False)
+task, model = load_finished(run_dir, compile=False)
+test = task.make_dataset(splits["test"], training=False)
 labels = np.concatenate([y for _, y in test.as_numpy_iterator()])
 predicted = np.argmax(model.predict(test, verbose=0), axis=-1)
 names = splits.label_names
@@ -170,8 +166,7 @@ sentences = [
     "this phone was really awful",
     "this phone was not awful",
 ]
-add_bos = experiment.training.pooling == "first"
-ids = tokenizer.tokenize(sentences, add_bos=add_bos).to_tensor().numpy()
-probabilities = np.asarray(keras.ops.softmax(model({"tokens": ids})))
-for sentence, row in zip(sentences, probabilities):
-    print(f"{names[int(np.argmax(row))]:>9} ({row.max():.2f}): {sentence}")
+# The task's predictor: the graph `keras-transformer predict` runs and
+# `export` saves (tokenize, truncate, classify, name the label).
+for sentence, row in zip(sentences, task.predictor(model).predict(sentences)):
+    print(f"{row['label']:>9} ({max(row['probabilities']):.2f}): {sentence}")

@@ -44,11 +44,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from keras_transformer.experiment import load_experiment
 from keras_transformer.export import export_run
 from keras_transformer.inference.decoding_config import DecodingConfig
-from keras_transformer.training.train import (
-    load_run,
-    train_and_evaluate,
-    translator_for,
-)
+from keras_transformer.run import load_finished
+from keras_transformer.training.train import train_and_evaluate
 
 root = tempfile.mkdtemp()
 run_dir = RUN_DIR or os.path.join(root, "run")
@@ -143,13 +140,12 @@ print(result.stdout or result.stderr[-2000:])
 # %% [markdown]
 # Empty and whitespace-only inputs come back as `""` with score 0; other
 # inputs always give a string (the last, too long, is truncated to the
-# training `max_length`). The in-process translator agrees:
+# training `max_length`). The in-process translator agrees: it is the same
+# graph (the task's predictor, whose `serve` function the export saved).
 
 # %%
-experiment, model, tokenizers = load_run(run_dir, compile=False)
-translator = translator_for(
-    experiment, model, tokenizers, DecodingConfig(DECODE)
-)
+task, model = load_finished(run_dir, compile=False)
+translator = task.predictor(model, DecodingConfig(DECODE))
 print(translator.translate(texts))
 
 # %% [markdown]

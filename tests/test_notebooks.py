@@ -22,12 +22,13 @@ PICTURES = {
     "04_translation",
     "05_text_classification",
     "06_language_model",
+    "08_pretraining_and_fine_tuning",
 }
 NAMES = [os.path.basename(path)[:-3] for path in SOURCES]
 
 
-def test_the_seven_notebooks_exist():
-    assert [name[:2] for name in NAMES] == [f"0{i}" for i in range(1, 8)]
+def test_the_eight_notebooks_exist():
+    assert [name[:2] for name in NAMES] == [f"0{i}" for i in range(1, 9)]
 
 
 def _committed(name):

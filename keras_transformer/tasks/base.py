@@ -147,13 +147,12 @@ class Task:
                 f"{run.MODEL_FILE}); train it first, e.g. keras-transformer "
                 f"train configs/mlm_local.yaml --workdir {source_run}"
             )
+        origin = self._tokenizer_origin()
         if not all(os.path.exists(path) for path in paths):
-            if source_run:
-                for name, path in zip(names, paths):
-                    origin = run.path(source_run, run.TOKENIZER_DIRS[0])
-                    with run.atomic_path(path) as temporary:
-                        shutil.copytree(origin, temporary)
-                print(f"Tokenizer: copied from {source_run}.")
+            if origin:
+                with run.atomic_path(paths[0]) as temporary:
+                    shutil.copytree(origin, temporary)
+                print(f"Tokenizer: copied from {origin}.")
             else:
                 started = time.time()
                 trained = [
@@ -173,6 +172,27 @@ class Task:
         self.load(workdir)
         if source_run:
             self._check_pretrained_fits(source_run)
+
+    def _tokenizer_origin(self):
+        """The tokenizer directory to copy (``init_from``'s, or
+        ``tokenizer.path``), or None to train one."""
+        if self.init_from:
+            return run.path(self.init_from, run.TOKENIZER_DIRS[0])
+        origin = self.experiment.tokenizer.path
+        if origin is None:
+            return None
+        if len(self.tokenizer_names()) != 1:
+            raise ConfigError(
+                "tokenizer.path gives one tokenizer, but this experiment has "
+                f"{len(self.tokenizer_names())} (set tokenizer.shared: true)."
+            )
+        from keras_transformer.data.tokenizer import Tokenizer
+
+        try:
+            Tokenizer.load(origin)
+        except (FileNotFoundError, ValueError) as err:
+            raise ConfigError(f"tokenizer.path: {err}") from None
+        return origin
 
     def load(self, workdir):
         """Loads the assets of a run directory into this task."""

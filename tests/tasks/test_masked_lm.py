@@ -60,6 +60,8 @@ def _fine_tune(tmp_path, pretrained, steps=40, **model):
         data={"source": "files", "format": "labelled", "path": str(data)},
     )
     values["model"].update(init_from=pretrained, **model)
+    if pretrained is None:
+        values["model"].pop("init_from")
     values["training"].update(
         steps=steps,
         steps_per_epoch=steps,
@@ -125,3 +127,26 @@ def test_a_pretrained_run_that_does_not_fit_is_refused(
             str(tmp_path / "other"),
             verbose=0,
         )
+
+
+def test_tokenizer_path_copies_a_tokenizer_without_weights(
+    masked_lm_run, tmp_path, capsys
+):
+    import os
+
+    experiment = _fine_tune(tmp_path, None, steps=2)
+    experiment.tokenizer.path = os.path.join(masked_lm_run, "tokenizer")
+    workdir = str(tmp_path / "scratch")
+    train_and_evaluate(experiment, workdir, verbose=0)
+    output = capsys.readouterr().out
+    assert f"Tokenizer: copied from {experiment.tokenizer.path}" in output
+    assert "Initialised from" not in output
+    for name in ("spm.model", "tokenizer.json"):
+        with open(os.path.join(workdir, "tokenizer", name), "rb") as mine:
+            with open(
+                os.path.join(masked_lm_run, "tokenizer", name), "rb"
+            ) as f:
+                assert mine.read() == f.read()
+    experiment.tokenizer.path = str(tmp_path / "nothing")
+    with pytest.raises(ConfigError, match="tokenizer.path: No tokenizer"):
+        train_and_evaluate(experiment, str(tmp_path / "other"), verbose=0)
