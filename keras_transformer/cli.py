@@ -185,6 +185,29 @@ def _print_metrics(metrics):
             print(f"  reference:   {example['reference']}\n")
 
 
+def _import_tensorflow_quietly():
+    """Imports TensorFlow without the lines its C++ runtime writes to
+    stderr before its logging is set up (TF_CPP_MIN_LOG_LEVEL cannot
+    silence those); an import error still shows."""
+    if (
+        "tensorflow" in sys.modules
+        or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0"
+    ):
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        pass  # reported by the import that needs it, with stderr back
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -200,7 +223,10 @@ def main(argv=None):
     Ctrl-C (or SIGTERM) returns 130 after saying how to resume.
     """
     args = _parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # TensorFlow's C++ log lines (CUDA probing on CPU machines, ...) are
+    # noise here; TF_CPP_MIN_LOG_LEVEL=0 in the environment shows them.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    _import_tensorflow_quietly()
     # SIGTERM (a scheduler stopping the job) ends like Ctrl-C: files are
     # left complete, and the message says how to resume.
     previous_handler = signal.signal(signal.SIGTERM, _interrupt)

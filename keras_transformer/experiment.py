@@ -128,9 +128,20 @@ class TokenizerConfig:
     path: Optional[str] = None
 
 
+#: The paper's warmup, and the share of the planned steps that the default
+#: warmup takes when that is shorter.
+PAPER_WARMUP_STEPS = 4000
+WARMUP_SHARE = 0.1
+
+
 @dataclasses.dataclass
 class TrainingConfig:
-    """The training recipe (section 5 of the paper) and its machinery."""
+    """The training recipe (section 5 of the paper) and its machinery.
+
+    ``warmup_steps`` null (the default) warms up for 10% of ``steps``, at
+    most the paper's 4,000: a short run is not spent at a near-zero
+    learning rate, and a long one follows the paper.
+    """
 
     steps: int = setting(10000, minimum=1)
     steps_per_epoch: int = setting(500, minimum=1)
@@ -140,7 +151,7 @@ class TrainingConfig:
     optimizer: Literal["adam", "adamw"] = "adam"
     schedule: Literal["transformer", "constant"] = "transformer"
     learning_rate: float = setting(1e-3, above=0.0)
-    warmup_steps: int = setting(4000, minimum=1)
+    warmup_steps: Optional[int] = setting(None, minimum=1)
     lr_scale: float = setting(1.0, above=0.0)
     beta_1: float = setting(0.9, minimum=0.0, below=1.0)
     beta_2: float = setting(0.98, minimum=0.0, below=1.0)
@@ -159,6 +170,14 @@ class TrainingConfig:
     tpu: Optional[str] = None
     pooling: Literal["mean", "first"] = "mean"
     seed: int = setting(0, minimum=0)
+
+    @property
+    def warmup(self):
+        """The warmup steps in effect: ``warmup_steps``, or 10% of
+        ``steps`` (at least 1) capped at 4,000."""
+        if self.warmup_steps is not None:
+            return self.warmup_steps
+        return max(1, min(PAPER_WARMUP_STEPS, round(WARMUP_SHARE * self.steps)))
 
 
 @dataclasses.dataclass

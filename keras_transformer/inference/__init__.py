@@ -1,50 +1,44 @@
-"""Decoding: greedy search, beam search and sampling over a key/value cache.
+"""Decoding: greedy search, beam search and sampling over a key/value cache,
+and the predictors (text in, outputs out) that ``predict`` and ``export``
+share.
 
 Every search takes a translation model (source ids in) or a language model
-(prompt ids in) and returns ``(tokens, scores)``.
+(prompt ids in) and returns ``(tokens, scores)``. The names below are
+imported when first used: the searches need only Keras (any backend), the
+predictors also TensorFlow (for tokenization), and ``DecodingConfig``
+nothing.
 """
 
-from keras_transformer.inference.beam_search import beam_search
-from keras_transformer.inference.decoding import (
-    compile_decoder,
-    greedy_decode,
-    greedy_decode_uncached,
-    length_penalty,
-)
-from keras_transformer.inference.sampling import sample, sample_tokens
-from keras_transformer.inference.steppers import (
-    LanguageModelStepper,
-    Seq2SeqStepper,
-    stepper_for,
-)
+import importlib
 
-__all__ = [
-    "LanguageModelStepper",
-    "Seq2SeqStepper",
-    "beam_search",
-    "compile_decoder",
-    "greedy_decode",
-    "greedy_decode_uncached",
-    "length_penalty",
-    "sample",
-    "sample_tokens",
-    "stepper_for",
-]
+_EXPORTS = {
+    "beam_search": "beam_search",
+    "compile_decoder": "decoding",
+    "greedy_decode": "decoding",
+    "greedy_decode_uncached": "decoding",
+    "length_penalty": "decoding",
+    "sample": "sampling",
+    "sample_tokens": "sampling",
+    "LanguageModelStepper": "steppers",
+    "Seq2SeqStepper": "steppers",
+    "stepper_for": "steppers",
+    "DecodingConfig": "decoding_config",
+    "Predictor": "predictor",
+    "Translator": "translator",
+    "LabelPredictor": "label_predictor",
+    "TextGenerator": "text_generator",
+    "MaskFiller": "mask_filler",
+}
 
-__all__ += ["DecodingConfig", "Translator"]
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name):
-    # Translator tokenizes with TensorFlow ops; importing it lazily keeps the
-    # searches usable on backends without TensorFlow installed (JAX, torch).
-    if name == "Translator":
-        from keras_transformer.inference.translator import Translator
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
+    return getattr(module, name)
 
-        return Translator
-    if name == "DecodingConfig":
-        from keras_transformer.inference.decoding_config import (
-            DecodingConfig,
-        )
 
-        return DecodingConfig
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def __dir__():
+    return __all__

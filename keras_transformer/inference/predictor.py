@@ -9,6 +9,8 @@ per text, so what a program gets in-process is what a server gets from the
 export, by construction.
 """
 
+import time
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -92,18 +94,25 @@ class Predictor(tf.Module):
     def _serve(self, text):
         raise NotImplementedError
 
-    def predict(self, texts, batch_size=64):
+    def predict(self, texts, batch_size=64, progress=False):
         """One dict of Python values per text (``str``, ``float``, lists).
 
         Args:
             texts: a list of ``str``.
             batch_size: texts per call of the graph.
+            progress: show a progress bar with the texts per second.
         """
         if isinstance(texts, str):
             raise ValueError(
                 "predict() expects a list of texts, not one string: pass "
                 "[text]."
             )
+        bar = (
+            keras.utils.Progbar(len(texts), unit_name="text")
+            if progress and texts
+            else None
+        )
+        started = time.time()
         rows = []
         for begin in range(0, len(texts), batch_size):
             batch = list(texts[begin : begin + batch_size])
@@ -116,6 +125,11 @@ class Predictor(tf.Module):
                         for key, value in outputs.items()
                     }
                 )
+            if bar is not None:
+                rate = len(rows) / max(time.time() - started, 1e-9)
+                bar.update(len(rows), [("texts/s", rate)], finalize=False)
+        if bar is not None:
+            bar.update(len(rows), finalize=True)
         return rows
 
     def format(self, row):

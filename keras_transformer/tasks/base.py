@@ -155,10 +155,15 @@ class Task:
                 print(f"Tokenizer: copied from {origin}.")
             else:
                 started = time.time()
-                trained = [
-                    self._train_tokenizer(texts)
-                    for texts in self.tokenizer_texts(splits)
-                ]
+                trained = []
+                for texts in self.tokenizer_texts(splits):
+                    if self.experiment.tokenizer.type != "byte":
+                        print(
+                            f"Tokenizer: training SentencePiece on "
+                            f"{len(texts):,} texts ...",
+                            flush=True,
+                        )
+                    trained.append(self._train_tokenizer(texts))
                 for tokenizer, path in zip(trained, paths):
                     with run.atomic_path(path) as temporary:
                         tokenizer.save(temporary)
@@ -406,11 +411,15 @@ class Task:
         results = model.evaluate(dataset, return_dict=True, verbose=verbose)
         metrics = {"split": split}
         metrics.update({k: round(float(v), 4) for k, v in results.items()})
-        extra, rows = self.evaluate_outputs(model, data, decoding)
+        extra, rows = self.evaluate_outputs(
+            model, data, decoding, verbose=verbose, split=split
+        )
         metrics.update(extra)
         return metrics, rows
 
-    def evaluate_outputs(self, model, data, decoding=None):
+    def evaluate_outputs(
+        self, model, data, decoding=None, verbose=1, split="test"
+    ):
         """Metrics from the model's outputs (e.g. BLEU), and the outputs.
 
         Returns:

@@ -146,13 +146,17 @@ class ClassificationTask(Task):
             add_bos=self.add_bos,
         )
 
-    def evaluate_outputs(self, model, data, decoding=None):
+    def evaluate_outputs(
+        self, model, data, decoding=None, verbose=1, split="test"
+    ):
         texts, labels = [], []
         for text, label in data.as_numpy_iterator():
             texts.append(text.decode("utf-8"))
             labels.append(self.label_names[int(label)])
         rows = self.predictor(model).predict(
-            texts, batch_size=self.experiment.evaluation.batch_size
+            texts,
+            batch_size=self.experiment.evaluation.batch_size,
+            progress=bool(verbose),
         )
         return {}, [
             {

@@ -96,16 +96,30 @@ class TranslationTask(Task):
             decoding=self.decoding(decoding),
         )
 
-    def evaluate_outputs(self, model, data, decoding=None):
+    def evaluate_outputs(
+        self, model, data, decoding=None, verbose=1, split="test"
+    ):
         sources_, references = [], []
         for source, target in data.as_numpy_iterator():
             sources_.append(source.decode("utf-8"))
             references.append(target.decode("utf-8"))
         translator = self.predictor(model, decoding)
+        if verbose:
+            limit = self.experiment.evaluation.max_examples
+            print(
+                f"Decoding {len(sources_):,} {split} sentences with "
+                f"{translator.decoding.describe()} (evaluation.max_examples"
+                f"={limit} bounds how many; evaluation.decoding.strategy: "
+                "greedy is faster) ...",
+                flush=True,
+            )
         started = time.time()
-        hypotheses = translator.translate(
-            sources_, batch_size=self.experiment.evaluation.batch_size
+        rows = translator.predict(
+            sources_,
+            batch_size=self.experiment.evaluation.batch_size,
+            progress=bool(verbose),
         )
+        hypotheses = [row["translation"] for row in rows]
         metrics = translation_metrics(hypotheses, references)
         metrics["decode"] = translator.decoding.describe()
         metrics["decode_seconds"] = round(time.time() - started, 1)

@@ -53,7 +53,7 @@ def make_optimizer(experiment, d_model):
     config = experiment.training
     if config.schedule == "transformer":
         learning_rate = TransformerSchedule(
-            d_model, config.warmup_steps, config.lr_scale
+            d_model, config.warmup, config.lr_scale
         )
     else:
         learning_rate = config.learning_rate
@@ -293,12 +293,20 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
     save_experiment(experiment, run.path(workdir, run.CONFIG_FILE))
     task.prepare(workdir, splits)
     task.check_data(splits)
+    built = time.time()
     with strategy.scope():
         model = task.build_model()
         compile_model(model, task, jit_compile)
+    schedule = (
+        f"warmup {config.warmup} steps"
+        + (" (10% of the steps)" if config.warmup_steps is None else "")
+        if config.schedule == "transformer"
+        else f"learning rate {config.learning_rate}"
+    )
     print(
-        f"{experiment.task}: {model.count_params():,} parameters, "
-        f"precision {policy}, XLA {'on' if jit_compile else 'off'}, "
+        f"{experiment.task}: {model.count_params():,} parameters "
+        f"(built in {time.time() - built:.1f} s), {schedule}, precision "
+        f"{policy}, XLA {'on' if jit_compile else 'off'}, "
         f"{strategy.num_replicas_in_sync} replica(s)."
     )
     with strategy.scope():

@@ -52,3 +52,22 @@ def test_bad_arguments(kwargs):
     values.update(kwargs)
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         TransformerSchedule(**values)
+
+
+@pytest.mark.parametrize(
+    "steps, warmup_steps, expected",
+    [
+        (300, None, 30),
+        (1000, None, 100),
+        (100000, None, 4000),
+        (3, None, 1),
+        (300, 1000, 1000),
+    ],
+)
+def test_default_warmup_is_a_share_of_the_steps_capped_at_the_papers(
+    steps, warmup_steps, expected
+):
+    from keras_transformer.experiment import TrainingConfig
+
+    config = TrainingConfig(steps=steps, warmup_steps=warmup_steps)
+    assert config.warmup == expected
