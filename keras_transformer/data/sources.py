@@ -161,7 +161,7 @@ def read_tsv_pairs(path, source_column=0, target_column=1):
                 f"{path!r}, line {line_number}: expected at least {needed} "
                 f"tab-separated columns but found {len(cells)}: "
                 f"{line[:80]!r}. Fix or delete that line, or choose other "
-                f"columns with source_column/target_column."
+                "columns with data.source_column / data.target_column."
             )
         pairs.append((cells[source_column], cells[target_column]))
     return pairs
@@ -689,8 +689,8 @@ def _check_feature(name, builder, argument, key):
     available = _feature_names(builder)
     if key not in available:
         raise ValueError(
-            f"{argument}={key!r} is not a feature of {name!r}. Available "
-            f"feature names: {available}."
+            f"{argument}={key!r} (data.{argument} in an experiment) is not "
+            f"a feature of {name!r}. Available feature names: {available}."
         )
 
 

@@ -222,6 +222,10 @@ class Task:
         from."""
         raise NotImplementedError
 
+    #: The most examples in a batch (None: as many as ``batch_tokens``
+    #: allows).
+    max_batch_size = None
+
     def batch(self, dataset, training):
         """Batches encoded examples: by token count, bucketed by length."""
         config = self.experiment.training
@@ -230,6 +234,7 @@ class Task:
             config.batch_tokens,
             config.max_length,
             drop_remainder=training,
+            max_batch_size=self.max_batch_size,
         )
 
     def make_dataset(self, split_data, training, seed_offset=0):
@@ -302,6 +307,12 @@ class Task:
         source, target = self.tokenizers
         target_vocab = target.vocab_size if target is not source else None
         return self.experiment.model_config(source.vocab_size, target_vocab)
+
+    def position_limit(self):
+        """The model's position limit: ``max_length`` for learned
+        positions, None for sinusoidal ones (unlimited)."""
+        config = self.model_config()
+        return config.max_length if config.position == "learned" else None
 
     def build_model(self):
         """*Required.* A new model of this task."""

@@ -114,15 +114,9 @@ class ClassificationTask(Task):
             add_bos=self.add_bos,
         )
 
-    def batch(self, dataset, training):
-        config = self.experiment.training
-        return pipeline.batch_by_tokens(
-            dataset,
-            config.batch_tokens,
-            config.max_length,
-            drop_remainder=training,
-            max_batch_size=config.batch_size,
-        )
+    @property
+    def max_batch_size(self):
+        return self.experiment.training.batch_size
 
     def build_model(self):
         return Classifier(

@@ -68,13 +68,11 @@ class LanguageModelingTask(Task):
         return LanguageModel(self.model_config())
 
     def predictor(self, model, decoding=None, max_new_tokens=100):
-        model_config = self.model_config()
-        learned = model_config.position == "learned"
         return TextGenerator(
             model,
             self.tokenizers[0],
             max_new_tokens=max_new_tokens,
-            max_length=model_config.max_length if learned else None,
+            max_length=self.position_limit(),
             max_prompt_length=self.experiment.training.max_length,
             decoding=self.decoding(decoding),
         )

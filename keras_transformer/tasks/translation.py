@@ -84,14 +84,12 @@ class TranslationTask(Task):
         return Transformer(self.model_config())
 
     def predictor(self, model, decoding=None, max_new_tokens=100):
-        model_config = self.model_config()
-        learned = model_config.position == "learned"
         return Translator(
             model,
             self.tokenizers[0],
             self.tokenizers[1],
             max_source_length=self.experiment.training.max_length,
-            max_target_length=model_config.max_length if learned else None,
+            max_target_length=self.position_limit(),
             extra_length=self.experiment.evaluation.extra_decode_length,
             decoding=self.decoding(decoding),
         )

@@ -38,7 +38,11 @@ TINY = {
         "max_length": 32,
         "warmup_steps": 20,
     },
-    "evaluation": {"max_examples": 50, "show_examples": 2},
+    "evaluation": {
+        "max_examples": 20,
+        "show_examples": 2,
+        "decoding": {"strategy": "greedy"},
+    },
 }
 
 
@@ -126,12 +130,12 @@ def test_more_steps_train_on_and_fewer_are_refused(tmp_path, capsys):
     metrics = train_and_evaluate(
         _experiment(
             training={"steps": 35, "clipnorm": 1.0},
-            evaluation={"decoding": {"strategy": "greedy"}},
+            evaluation={"decoding": {"strategy": "beam", "beam_size": 2}},
         ),
         workdir,
         verbose=0,
     )
-    assert metrics["decode"] == "greedy" and metrics["steps"] == 35
+    assert metrics["decode"] == "beam2 alpha=0.6" and metrics["steps"] == 35
     assert _optimizer_steps(workdir) == 35
 
 
