@@ -43,9 +43,13 @@ def _decoding_fields():
     ]
 
 
-def _argument_type(annotation):
-    """argparse keywords for a dataclass field's annotation."""
+def _argument_type(name, annotation):
+    """argparse keywords for the ``DecodingConfig`` field ``name``: its
+    choices, or a type that converts and checks the value with the
+    config's own bounds (so a bad value is an argument error)."""
     import typing
+
+    from keras_transformer.inference.decoding_config import DecodingConfig
 
     if typing.get_origin(annotation) is typing.Union:
         annotation = [
@@ -53,7 +57,23 @@ def _argument_type(annotation):
         ][0]
     if typing.get_origin(annotation) is typing.Literal:
         return {"choices": typing.get_args(annotation)}
-    return {"type": annotation}
+
+    def parse(text):
+        try:
+            value = annotation(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if annotation is int else 'a number'}"
+                f", got {text!r}"
+            ) from None
+        try:
+            DecodingConfig(**{name: value})
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+        return value
+
+    parse.__name__ = annotation.__name__
+    return {"type": parse}
 
 
 def _decoding_options():
@@ -67,7 +87,7 @@ def _decoding_options():
             f"--{flag}",
             dest=field.name,
             help=field.metadata["help"],
-            **_argument_type(annotation),
+            **_argument_type(field.name, annotation),
         )
     return parent
 

@@ -18,9 +18,11 @@
 # second; everything runs through `train_and_evaluate`, as
 # `keras-transformer train` does.
 #
-# Data, by default: generated reviews (a subject, "was" or "was not", a
-# sentiment word), many without labels for pretraining and only a few with
-# labels for fine-tuning. The real-data version of this notebook is SST-2:
+# Data, by default: generated runs of number words ("four five six seven",
+# "twelve eleven ten nine"); many without labels for pretraining and a few
+# labelled "up" or "down" for fine-tuning. To predict a masked number the
+# encoder must learn the order of the words, which is what the classifier
+# then needs. The real-data version of this notebook is SST-2 sentiment:
 #
 # ```bash
 # keras-transformer train configs/mlm_local.yaml --workdir runs/sst2_mlm
@@ -33,12 +35,12 @@
 # `SST2 = "../../shared/data/sst2"` and use the configs' sizes.
 
 # %%
-# Parameters. The quick defaults pretrain for 400 steps and fine-tune for
-# 120 (about a minute on 2 CPU cores).
-SST2 = None  # None: generated reviews; else the sst2 folder (see above)
-UNLABELLED = 6000  # generated sentences for pretraining
+# Parameters. The quick defaults pretrain for 400 steps and fine-tune on
+# 300 labelled examples for 30 steps (under two minutes on 2 CPU cores).
+SST2 = None  # None: generated runs of number words; else the sst2 folder
+UNLABELLED = 5000  # generated sentences for pretraining
 LABELLED = 1000  # generated labelled sentences (80% train, 10% dev, 10% test)
-TRAIN_LABELS = 100  # labelled training examples the classifier sees
+TRAIN_LABELS = 300  # labelled training examples the classifier sees
 MODEL = [
     "model.num_layers=2",
     "model.d_model=64",
@@ -52,15 +54,16 @@ PRETRAIN = [
     "training.batch_tokens=2048",
     "training.max_length=16",
     "training.warmup_steps=100",
-    "tokenizer.vocab_size=60",
+    "tokenizer.vocab_size=40",
 ]
 FINE_TUNE = [
-    "training.steps=120",
-    "training.steps_per_epoch=40",
-    "training.batch_size=16",
+    "training.steps=30",
+    "training.steps_per_epoch=15",
+    "training.batch_size=32",
+    "training.batch_tokens=512",
+    "training.pooling=first",  # the BOS state, as BERT's [CLS]
     "training.max_length=16",
     "training.learning_rate=0.001",
-    "tokenizer.vocab_size=60",
 ]
 SEED = 0
 
@@ -88,28 +91,25 @@ root = tempfile.mkdtemp()
 
 # %%
 rng = np.random.default_rng(SEED)
-SUBJECTS = ["the film", "this phone", "the food", "our hotel", "the book"]
-POSITIVE = ["good", "great", "excellent", "lovely", "superb"]
-NEGATIVE = ["bad", "awful", "terrible", "boring", "poor"]
-FILLERS = ["really", "very", "quite", "", ""]
+NUMBERS = (
+    "zero one two three four five six seven eight nine ten eleven twelve "
+    "thirteen fourteen fifteen sixteen seventeen eighteen nineteen"
+).split()
 
 
-def review():
-    positive = rng.random() < 0.5
-    word = rng.choice(POSITIVE if positive else NEGATIVE)
-    negated = rng.random() < 0.3
-    verb = "was not" if negated else "was"
-    text = " ".join(
-        f"{rng.choice(SUBJECTS)} {verb} {rng.choice(FILLERS)} {word}".split()
-    )
-    return ("positive" if positive != negated else "negative"), text
+def number_run():
+    """Four to six consecutive number words, counting up or down."""
+    start = rng.integers(0, 14)
+    words = NUMBERS[start : start + rng.integers(4, 7)]
+    up = rng.random() < 0.5
+    return ("up" if up else "down"), " ".join(words if up else words[::-1])
 
 
 def write(path, count, labels):
     with open(path, "w") as handle:
         handle.write("label\ttext\n")
         for _ in range(count):
-            label, text = review()
+            label, text = number_run()
             handle.write(f"{label if labels else 'none'}\t{text}\n")
     return path
 
@@ -125,10 +125,10 @@ if SST2 is None:
             "evaluation.split=test",
         ],
     }
+    print(open(labelled).read()[:120])
 else:
     data = {"pretrain": [f"data.path={SST2}/{{split}}"]}
     data["fine_tune"] = data["pretrain"]
-print(open(labelled).read()[:200] if SST2 is None else SST2)
 
 # %% [markdown]
 # ## The masking scheme
@@ -143,12 +143,16 @@ print(open(labelled).read()[:200] if SST2 is None else SST2)
 pretrain = load_experiment(
     "../configs/mlm_local.yaml", data["pretrain"] + MODEL + PRETRAIN
 )
-pretrain_dir = os.path.join(root, "pretrained")
+pretrain_dir = os.path.join(root, "mlm")
 task = get_task(pretrain)
 splits = task.load_splits()
 task.prepare(pretrain_dir, splits)
 tokenizer = task.tokenizers[0]
-sentence = "the film was not really good"
+sentence = (
+    "eleven twelve thirteen fourteen fifteen"
+    if SST2 is None
+    else "a gorgeous , witty , seductive movie ."
+)
 ids = tokenizer.tokenize(sentence, add_bos=True, add_eos=True).numpy()
 pieces = [p.decode() for p in tokenizer.id_to_piece(ids).numpy()]
 kinds = np.zeros((12, len(ids)), int)  # 0 kept, 1 [MASK], 2 random, 3 same
@@ -221,7 +225,9 @@ plt.show()
 task, model = load_finished(pretrain_dir, compile=False)
 filler = task.predictor(model)
 for row in filler.predict(
-    ["the food was [MASK]", "the [MASK] was not good", "our hotel [MASK] bad"]
+    ["three four [MASK] six", "nine eight [MASK] six", "[MASK] eleven twelve"]
+    if SST2 is None
+    else ["a [MASK] , witty movie .", "the acting is [MASK] ."]
 ):
     print(filler.format(row))
 
@@ -231,7 +237,7 @@ for row in filler.predict(
 # The same classifier, data, steps and seed, once starting from the
 # pretrained embedding and encoder (`model.init_from`), once from random
 # weights with the same tokenizer (`tokenizer.path`). Only the head
-# (the dense layer on the BOS token) is new in the first.
+# (the dense layer on the pooled states) is new in the first.
 
 # %%
 base = data["fine_tune"] + MODEL + FINE_TUNE
@@ -252,3 +258,11 @@ for name, extra in (
 print(f"{'':>14} {'accuracy':>9} {'loss':>7}")
 for name, metrics in results.items():
     print(f"{name:>14} {metrics['accuracy']:9.3f} {metrics['loss']:7.3f}")
+
+# %% [markdown]
+# Both runs saw the same 300 labelled examples in the same order. The
+# pretrained encoder already orders the number words (it had to, to fill
+# the masks), so its head learns "up" against "down" from those few
+# examples; the encoder from scratch must learn the words and their order
+# from the labels alone. With `SST2` set and the configs' sizes, the same
+# comparison on real reviews is in the README's "Tasks" section.

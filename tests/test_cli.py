@@ -120,7 +120,9 @@ def test_evaluate_keeps_every_result_and_prints_one_line(
     result = _cli(
         "translate", "--workdir", translation_run, "--beam-size", "0", "a"
     )
-    assert result.returncode == 1 and "beam_size" in result.stderr
+    # An argument error, before anything is loaded.
+    assert result.returncode == 2 and "beam_size must be" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 # ------------------------------------------------- one-line errors, in-process
@@ -373,3 +375,40 @@ def test_models_saved_by_earlier_versions_still_load(translation_run, tmp_path):
     assert task.predictor(loaded).translate(["abc def"]) == (
         task.predictor(model).translate(["abc def"])
     )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["train", "--help"],
+        ["evaluate", "--workdir", "run", "--beam-size", "0"],
+        ["train", "configs/demo.yaml"],  # --workdir missing
+    ],
+)
+def test_help_and_argument_errors_import_no_framework(argv):
+    """``--help`` and argument errors answer before TensorFlow, Keras or
+    NumPy is imported (the imports take seconds)."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "keras_transformer"]
+        + argv,
+        capture_output=True,
+        text=True,
+        cwd=os.path.join(os.path.dirname(__file__), ".."),
+    )
+    assert result.returncode == (0 if "--help" in argv else 2)
+    assert "usage: keras-transformer" in result.stdout + result.stderr
+    imported = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "keras_transformer.cli" in imported
+    assert not imported & {"tensorflow", "keras", "numpy"}, imported & {
+        "tensorflow",
+        "keras",
+        "numpy",
+    }

@@ -12,7 +12,7 @@ nothing.
 import importlib
 
 _EXPORTS = {
-    "beam_search": "beam_search",
+    "beam_search": "beam",
     "compile_decoder": "decoding",
     "greedy_decode": "decoding",
     "greedy_decode_uncached": "decoding",

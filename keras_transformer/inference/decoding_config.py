@@ -96,7 +96,7 @@ class DecodingConfig:
         The function is called as ``function(model, inputs, max_length,
         lengths=..., **kwargs)``.
         """
-        from keras_transformer.inference.beam_search import beam_search
+        from keras_transformer.inference.beam import beam_search
         from keras_transformer.inference.decoding import greedy_decode
         from keras_transformer.inference.sampling import sample
 

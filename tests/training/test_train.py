@@ -4,6 +4,7 @@ import csv
 import json
 import math
 import os
+import re
 
 import keras
 import numpy as np
@@ -287,3 +288,27 @@ def test_optimizer_options_reach_the_optimizer():
     )
     assert isinstance(adamw, keras.optimizers.AdamW)
     assert adamw.weight_decay == 0.01
+
+
+def test_each_slow_phase_reports_its_progress_and_time(tmp_path, capsys):
+    """Reading data, training the tokenizer, building the model, the
+    warmup that applies, and the final decode (with texts/s and the
+    setting that bounds it) each print a line."""
+    experiment = _experiment(training={"steps": 10, "warmup_steps": None})
+    train_and_evaluate(experiment, str(tmp_path / "run"), verbose=1)
+    output = capsys.readouterr().out
+    expected = [
+        r"Data: train 2,000, validation 50, test 50 examples \([\d.]+ s\)",
+        r"Tokenizer: training SentencePiece on [\d,]+ texts",
+        r"Tokenizer: SentencePiece unigram, 60 pieces, trained in [\d.]+ s",
+        r"translation: [\d,]+ parameters \(built in [\d.]+ s\), warmup 1 "
+        r"steps \(10% of the steps\)",
+        r"Decoding 20 test sentences with greedy "
+        r"\(evaluation\.max_examples=20 bounds how many",
+        r"20/20.*texts/s: [\d.]+",
+    ]
+    position = 0
+    for pattern in expected:
+        match = re.compile(pattern).search(output, position)
+        assert match, (pattern, output[position:])
+        position = match.end()
