@@ -393,8 +393,7 @@ def test_help_and_argument_errors_import_no_framework(argv):
     import sys
 
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "keras_transformer"]
-        + argv,
+        [sys.executable, "-X", "importtime", "-m", "keras_transformer"] + argv,
         capture_output=True,
         text=True,
         cwd=os.path.join(os.path.dirname(__file__), ".."),
