@@ -59,7 +59,7 @@ def test_the_own_data_walkthrough_runs_as_written(tmp_path):
         ),
         "head -n 500 ": "head -n 50 ",
         "sed -n 501,1000p": "sed -n 51,100p",
-        "tail -n +1001": "tail -n +101",
+        "sed -n 1001,31000p": "sed -n 101,31000p",
         "tokenizer.vocab_size=2000": "tokenizer.vocab_size=24",
         "training.steps=300": "training.steps=20",
         "training.steps_per_epoch=100": "training.steps_per_epoch=10",

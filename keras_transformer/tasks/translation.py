@@ -104,11 +104,16 @@ class TranslationTask(Task):
         translator = self.predictor(model, decoding)
         if verbose:
             limit = self.experiment.evaluation.max_examples
+            bounds = [
+                "every example of the split (evaluation.max_examples: null)"
+                if limit is None
+                else f"evaluation.max_examples={limit} bounds how many"
+            ]
+            if translator.decoding.strategy != "greedy":
+                bounds.append("evaluation.decoding.strategy: greedy is faster")
             print(
                 f"Decoding {len(sources_):,} {split} sentences with "
-                f"{translator.decoding.describe()} (evaluation.max_examples"
-                f"={limit} bounds how many; evaluation.decoding.strategy: "
-                "greedy is faster) ...",
+                f"{translator.decoding.describe()} ({'; '.join(bounds)}) ...",
                 flush=True,
             )
         started = time.time()
