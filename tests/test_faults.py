@@ -93,6 +93,10 @@ def _run(*args, prefix=None, stdin=None):
     )
 
 
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Started:
     """A CLI process running in the background, its output in files."""
 
@@ -100,7 +104,14 @@ class Started:
         self.out = open(os.path.join(directory, "stdout.txt"), "w+")
         self.err = open(os.path.join(directory, "stderr.txt"), "w+")
         self.process = subprocess.Popen(
-            _command(*args), stdout=self.out, stderr=self.err, env=ENV
+            _command(*args),
+            stdout=self.out,
+            stderr=self.err,
+            env=ENV,
+            # A test run started in the background of a script inherits
+            # SIGINT ignored, and Python then never raises KeyboardInterrupt:
+            # give the trainer the default, as in a terminal.
+            preexec_fn=_default_sigint,
         )
 
     def wait_until(self, condition, timeout=300):
