@@ -142,14 +142,17 @@ def _config(tmp_path, content=b"training:\n  steps: 10\n"):
     return path
 
 
+def _train(tmp_path, *settings, content=b"training:\n  steps: 10\n"):
+    """``train`` of a small config in ``tmp_path/w`` with ``--set``s."""
+    argv = ["train", _config(tmp_path, content), "--workdir", tmp_path / "w"]
+    for setting in settings:
+        argv += ["--set", setting]
+    return argv
+
+
 CASES = {
     "yaml syntax": (
-        lambda t: [
-            "train",
-            _config(t, b"training: [1\n"),
-            "--workdir",
-            t / "w",
-        ],
+        lambda t: _train(t, content=b"training: [1\n"),
         r"e.yaml:2:1: invalid YAML",
     ),
     "config is a directory": (
@@ -157,49 +160,23 @@ CASES = {
         "is a directory; pass an experiment file",
     ),
     "latin-1 config": (
-        lambda t: ["train", _config(t, b"# caf\xe9\n"), "--workdir", t / "w"],
+        lambda t: _train(t, content=b"# caf\xe9\n"),
         "is not UTF-8 text (byte 0xe9",
     ),
     "unknown key": (
-        lambda t: [
-            "train",
-            _config(t, b"training:\n  stepz: 3\n"),
-            "--workdir",
-            t / "w",
-        ],
+        lambda t: _train(t, content=b"training:\n  stepz: 3\n"),
         "training.stepz",
     ),
     "bad --set value": (
-        lambda t: [
-            "train",
-            _config(t),
-            "--workdir",
-            t / "w",
-            "--set",
-            "training.steps=[1",
-        ],
+        lambda t: _train(t, "training.steps=[1"),
         "--set training.steps=[1: the value is not valid YAML",
     ),
     "steps 0": (
-        lambda t: [
-            "train",
-            _config(t),
-            "--workdir",
-            t / "w",
-            "--set",
-            "training.steps=0",
-        ],
+        lambda t: _train(t, "training.steps=0"),
         "training.steps: invalid value 0; it must be >= 1",
     ),
     "steps_per_epoch 0": (
-        lambda t: [
-            "train",
-            _config(t),
-            "--workdir",
-            t / "w",
-            "--set",
-            "training.steps_per_epoch=0",
-        ],
+        lambda t: _train(t, "training.steps_per_epoch=0"),
         "training.steps_per_epoch: invalid value 0",
     ),
     "train workdir is a file": (
