@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(BIN)/keras-transformer train configs/demo.yaml --workdir runs/demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --durations=15 tests
+	$(BIN)/python -m pytest -n 2 --maxschedchunk 2 --durations=15 tests
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -m "not slow" tests

@@ -11,6 +11,29 @@ import pytest  # noqa: E402
 
 from tests.generated import MASKED_LM, counting_lines  # noqa: E402
 
+# Modules whose tests each take a minute or more (notebook kernels, command
+# lines in subprocesses, several processes training together).
+_LONGEST_FIRST = (
+    "test_notebooks.py",
+    "test_readme.py",
+    "test_multi_worker_fix.py",
+    "test_faults.py",
+    "test_distribute.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Runs the longest tests first, then the other slow ones, then the
+    rest: with ``make test``'s ``-n 2 --maxschedchunk 2`` the two workers
+    take tests as they free up, and the short ones even out the end."""
+
+    def rank(item):
+        if item.path.name in _LONGEST_FIRST:
+            return 0
+        return 1 if item.get_closest_marker("slow") else 2
+
+    items.sort(key=rank)
+
 
 @pytest.fixture(autouse=True)
 def _reset_keras_state():

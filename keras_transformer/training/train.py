@@ -88,6 +88,11 @@ def compile_model(model, task, jit_compile):
         metrics=task.metrics(),
         jit_compile=jit_compile,
     )
+    # Outside a distribution strategy's scope Keras creates the optimizer's
+    # slots during the first trace of the train step, and a tf.function
+    # that created variables is traced a second time: building them here
+    # halves the time ``fit`` takes to start.
+    model.optimizer.build(model.trainable_variables)
 
 
 # ---------------------------------------------------------------- workdir

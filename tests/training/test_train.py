@@ -5,6 +5,7 @@ import json
 import math
 import os
 import re
+import types
 
 import keras
 import numpy as np
@@ -13,7 +14,11 @@ import pytest
 from keras_transformer.errors import DataError, RunError
 from keras_transformer.experiment import experiment_from_dict
 from keras_transformer.run import load_run
-from keras_transformer.training.train import evaluate, train_and_evaluate
+from keras_transformer.training.train import (
+    compile_model,
+    evaluate,
+    train_and_evaluate,
+)
 
 TINY = {
     "task": "translation",
@@ -61,6 +66,25 @@ def _history_steps(workdir):
 
 def _optimizer_steps(workdir):
     return int(load_run(workdir)[1].optimizer.iterations.numpy())
+
+
+def test_compile_model_creates_the_optimizer_slots_before_fit():
+    """Otherwise Keras creates them in the first trace of the train step
+    (outside a strategy scope), and tf.function traces the step twice."""
+    from keras_transformer.models import Classifier, TransformerConfig
+
+    experiment = _experiment()
+    task = types.SimpleNamespace(
+        experiment=experiment, loss=lambda: "mse", metrics=lambda: []
+    )
+    config = TransformerConfig.small(
+        vocab_size=50, num_layers=1, d_model=16, num_heads=2, ff_dim=32
+    )
+    model = Classifier(config, 2)
+    compile_model(model, task, jit_compile=False)
+    assert model.optimizer.built
+    slots = [v for v in model.optimizer.variables if v.shape.rank]
+    assert len(slots) == 2 * len(model.trainable_variables)  # Adam: m, v
 
 
 @pytest.mark.slow
