@@ -135,7 +135,9 @@ def _parser():
         (
             "predict",
             "run a finished model on TEXT arguments (or stdin lines): "
-            "translations, labels, completions or [MASK] fillers",
+            "translations, labels, completions, [MASK] fillers or answers "
+            "(question answering reads question<TAB>context and prints "
+            "answer<TAB>start<TAB>end, character offsets)",
         ),
         ("translate", "predict for a translation run"),
     ):
@@ -197,12 +199,19 @@ def _parser():
 def _print_metrics(metrics):
     examples = metrics.pop("examples", [])
     print(json.dumps(metrics, indent=2))
-    if examples:
+    if examples and "translation" in examples[0]:
         print("\nTranslations of held-out inputs:")
         for example in examples:
             print(f"  source:      {example['source']}")
             print(f"  translation: {example['translation']}")
             print(f"  reference:   {example['reference']}\n")
+    elif examples:
+        print("\nOutputs on held-out inputs:")
+        width = max(len(key) for key in examples[0]) + 2
+        for example in examples:
+            for key, value in example.items():
+                print(f"  {key + ':':<{width}}{value}")
+            print()
 
 
 def _import_tensorflow_quietly():
@@ -354,6 +363,21 @@ def _read_lines(stream, name="stdin"):
     return texts, problems
 
 
+def _parse_inputs(predictor, texts, what):
+    """The predictor's examples of the input lines (``parse_line``: e.g.
+    question<TAB>context); the error names the line."""
+    from keras_transformer.errors import UserError
+
+    examples = []
+    for number, text in enumerate(texts, 1):
+        try:
+            example = None if text is None else predictor.parse_line(text)
+        except UserError as err:
+            raise type(err)(f"{what} {number}: {err}") from None
+        examples.append(example)
+    return examples
+
+
 def _predict(args):
     from keras_transformer.errors import ConfigError, RunError
     from keras_transformer.run import load_finished, read_experiment
@@ -390,6 +414,7 @@ def _predict(args):
         texts = list(args.text)
     else:
         texts, problems = _read_lines(sys.stdin.buffer)
+    texts = _parse_inputs(predictor, texts, "argument" if args.text else "line")
     valid = [text for text in texts if text is not None]
     rows = iter(predictor.predict(valid, batch_size=args.batch_size))
     lines = []

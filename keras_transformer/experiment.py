@@ -90,7 +90,9 @@ class DataConfig:
     test_size: int = setting(1000, minimum=1)
     name: Optional[str] = None
     data_dir: Optional[str] = None
-    format: Literal["tsv", "parallel", "labelled", "text"] = "tsv"
+    format: Literal[
+        "tsv", "parallel", "labelled", "text", "conll", "squad", "json"
+    ] = "tsv"
     path: Optional[str] = None
     split_names: Dict[str, str] = dataclasses.field(
         default_factory=lambda: {
@@ -105,6 +107,12 @@ class DataConfig:
     target_column: int = setting(1, minimum=0)
     text_key: Optional[str] = None
     label_key: str = "label"
+    #: summarization: the JSON keys (or tfds features) of the document and
+    #: of its summary (SAMSum's by default), and whether records with an
+    #: empty side are skipped (counted in the log) instead of refused.
+    document_key: str = "dialogue"
+    summary_key: str = "summary"
+    skip_empty: bool = False
     validation_fraction: float = setting(0.1, minimum=0.0, below=1.0)
     test_fraction: float = setting(0.1, minimum=0.0, below=1.0)
     max_train_examples: Optional[int] = setting(None, minimum=1)
@@ -169,6 +177,9 @@ class TrainingConfig:
     ] = "auto"
     tpu: Optional[str] = None
     pooling: Literal["mean", "first"] = "mean"
+    #: question answering: context tokens between the starts of two
+    #: windows over a long context.
+    doc_stride: int = setting(64, minimum=1)
     seed: int = setting(0, minimum=0)
 
     @property
@@ -194,6 +205,11 @@ class EvaluationConfig:
     extra_decode_length: int = setting(50, minimum=0)
     batch_size: int = setting(64, minimum=1)
     show_examples: int = setting(5, minimum=0)
+    #: question answering: the most tokens of a predicted answer.
+    max_answer_length: int = setting(30, minimum=1)
+    #: summarization: the most tokens of a generated summary (null:
+    #: training.max_length).
+    max_summary_length: Optional[int] = setting(None, minimum=1)
 
 
 @dataclasses.dataclass

@@ -53,7 +53,7 @@ def test_wrong_types_and_choices():
     with pytest.raises(ConfigError, match="'mixed_float16'"):
         experiment_from_dict({"training": {"mixed_precision": "fp8"}})
     with pytest.raises(ConfigError, match="task"):
-        experiment_from_dict({"task": "summarization"})
+        experiment_from_dict({"task": "speech_recognition"})
     with pytest.raises(ConfigError, match="preset"):
         experiment_from_dict({"model": {"preset": "huge"}})
     with pytest.raises(ConfigError, match="d_model"):

@@ -67,10 +67,12 @@ def pairs_dataset(pairs):
     )
 
 
-def _read_file_examples(config, split):
+def _read_file_examples(config, split, reader=None):
     """The examples of one split's file(s); a missing file names the
     settings that chose it."""
     try:
+        if reader is not None:
+            return reader(_path_for(config, split))
         return _read_split_files(config, split)
     except FileNotFoundError as err:
         settings = [f"data.path={config.path!r}"]
@@ -107,11 +109,16 @@ def _read_split_files(config, split):
         )
     if config.format == "labelled":
         return sources.read_labelled(_path_for(config, split))
+    if config.format == "conll":
+        from keras_transformer.data.conll import read_conll
+
+        return read_conll(_path_for(config, split))
     return sources.read_text(_path_for(config, split))
 
 
-def file_splits(config):
-    """Every split's examples from local files, in ``config.format``.
+def file_splits(config, reader=None):
+    """Every split's examples from local files, in ``config.format`` (or
+    read by ``reader(path)`` -> list of examples, for a task's own files).
 
     With a ``{split}`` placeholder each split has its file(s); otherwise
     one file is split deterministically by ``validation_fraction`` and
@@ -120,12 +127,15 @@ def file_splits(config):
 
     Returns:
         split -> examples: a list of (source, target) pairs (``tsv``,
-        ``parallel``), of (text, label) pairs (``labelled``) or one text
-        (``text``).
+        ``parallel``), of (text, label) pairs (``labelled``), of (words,
+        tags) sentences (``conll``) or one text (``text``).
     """
     if _has_split_placeholder(config):
-        return {split: _read_file_examples(config, split) for split in SPLITS}
-    examples = _read_file_examples(config, "train")
+        return {
+            split: _read_file_examples(config, split, reader)
+            for split in SPLITS
+        }
+    examples = _read_file_examples(config, "train", reader)
     if isinstance(examples, str):
         return sources.split_text(
             examples, config.validation_fraction, config.test_fraction

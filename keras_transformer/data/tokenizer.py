@@ -347,6 +347,38 @@ class Tokenizer(tf.Module):
             ids = _add_special(ids, add_bos, add_eos)
             return ids.values if texts.shape.rank == 0 else ids
 
+    def tokenize_with_offsets(self, texts):
+        """Turns a batch of texts into ids and the byte span of each id.
+
+        Args:
+            texts: a 1-D batch of N strings (a list of ``str`` or a
+                ``[N]`` ``tf.string`` tensor).
+
+        Returns:
+            ``(ids, starts, ends)``: int32 ids and int64 byte offsets, each
+            a ``tf.RaggedTensor`` ``[N, None]``: id ``i`` of text ``n``
+            stands for the bytes ``texts[n][starts[n, i]:ends[n, i]]``
+            (SentencePiece counts the space before a word in its piece).
+
+        Example:
+
+        >>> ids, starts, ends = ByteTokenizer().tokenize_with_offsets(["hé"])
+        >>> starts.numpy().tolist(), ends.numpy().tolist()
+        ([[0, 1, 2]], [[1, 2, 3]])
+        """
+        texts = _string_input(texts)
+        if texts.shape.rank != 1:
+            raise ValueError(
+                "tokenize_with_offsets() expects a 1-D batch of strings."
+            )
+        with tf.name_scope(f"{self.name}_tokenize_with_offsets"):
+            ids, starts, ends = self._tokenize_with_offsets_batch(texts)
+            return (
+                tf.cast(ids, tf.int32).with_row_splits_dtype(tf.int64),
+                tf.cast(starts, tf.int64).with_row_splits_dtype(tf.int64),
+                tf.cast(ends, tf.int64).with_row_splits_dtype(tf.int64),
+            )
+
     def detokenize(self, ids):
         """Turns ids back into text.
 
@@ -531,6 +563,10 @@ class Tokenizer(tf.Module):
 
     def _tokenize_batch(self, texts):
         """[N] tf.string -> int RaggedTensor [N, None] (no BOS/EOS)."""
+        raise NotImplementedError
+
+    def _tokenize_with_offsets_batch(self, texts):
+        """[N] tf.string -> (ids, byte starts, byte ends), ragged."""
         raise NotImplementedError
 
     def _detokenize_batch(self, ids):
@@ -753,6 +789,25 @@ class SentencePieceTokenizer(Tokenizer):
         )
         return tf.RaggedTensor.from_row_splits(values, splits, validate=False)
 
+    def _tokenize_with_offsets_batch(self, texts):
+        values, splits, starts, ends = (
+            _sp_ops.sentencepiece_tokenize_with_offsets_op(
+                self._resource.resource_handle,
+                texts,
+                nbest_size=0,
+                alpha=1.0,
+                add_bos=False,
+                add_eos=False,
+                reverse=False,
+                out_type=tf.int32,
+                Tsplits=tf.int64,
+            )
+        )
+        return tuple(
+            tf.RaggedTensor.from_row_splits(part, splits, validate=False)
+            for part in (values, starts, ends)
+        )
+
     def _detokenize_batch(self, ids):
         return _sp_ops.sentencepiece_detokenize_op(
             self._resource.resource_handle,
@@ -836,6 +891,11 @@ class ByteTokenizer(Tokenizer):
         # reads each as one uint8: shape [num_bytes, 1].
         flat = tf.reshape(tf.io.decode_raw(chars.values, tf.uint8), [-1])
         return chars.with_values(tf.cast(flat, tf.int32) + BYTE_OFFSET)
+
+    def _tokenize_with_offsets_batch(self, texts):
+        ids = self._tokenize_batch(texts)
+        starts = tf.ragged.range(ids.row_lengths())
+        return ids, starts, starts + 1
 
     def _detokenize_batch(self, ids):
         table = tf.constant(

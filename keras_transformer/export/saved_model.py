@@ -13,7 +13,15 @@ very graph that ``keras-transformer predict`` runs in-process:
 - language modelling (``TextGenerator``): ``prompt`` -> ``completion``
   (tf.string, [None], the continuation only) and ``score``;
 - masked LM (``MaskFiller``): ``text`` with ``[MASK]``s -> ``filled``,
-  ``fillers`` (tf.string, [None, M, 5]) and ``probabilities``.
+  ``fillers`` (tf.string, [None, M, 5]) and ``probabilities``;
+- token classification (``EntityTagger``): ``text`` -> ``types``,
+  ``texts`` (tf.string, [None, E]), ``starts``, ``ends`` (int32, [None,
+  E], character offsets; padding "" and -1), ``words`` and ``tags``
+  (tf.string, [None, W]);
+- question answering (``AnswerExtractor``): ``question`` and ``context``
+  (tf.string, [None] each) -> ``answer`` (tf.string, [None]), ``score``
+  (float32, [None]) and ``start``, ``end`` (int32, [None], character
+  offsets: ``answer == context[start:end]``).
 
 The SavedModel needs only ``tensorflow`` and ``tensorflow_text`` (for the
 SentencePiece ops) to load and run.

@@ -25,9 +25,12 @@ _EXPORTS = {
     "DecodingConfig": "decoding_config",
     "Predictor": "predictor",
     "Translator": "translator",
+    "Summarizer": "summarizer",
     "LabelPredictor": "label_predictor",
     "TextGenerator": "text_generator",
     "MaskFiller": "mask_filler",
+    "AnswerExtractor": "answer_extractor",
+    "EntityTagger": "entity_tagger",
 }
 
 __all__ = sorted(_EXPORTS)

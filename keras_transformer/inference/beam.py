@@ -26,6 +26,8 @@ def beam_search(
     beam_size=4,
     length_penalty=0.6,
     lengths=None,
+    min_length=0,
+    no_repeat_ngram_size=0,
     bos_id=BOS_ID,
     eos_id=EOS_ID,
     pad_id=PAD_ID,
@@ -50,6 +52,10 @@ def beam_search(
         beam_size: K.
         length_penalty: alpha (the paper: 0.6); 0 ranks by log-probability.
         lengths: optional (B,) per-row limits (<= L).
+        min_length: no hypothesis ends (EOS) before this many tokens.
+        no_repeat_ngram_size: n > 0: no hypothesis contains an n-gram
+            twice (0: off). Banned extensions get -inf; the scores of the
+            others stay the model's log-probabilities.
         bos_id, eos_id, pad_id: special ids.
 
     Returns:
@@ -63,6 +69,7 @@ def beam_search(
     ...                              beam_size=4, length_penalty=0.6)
     """
     decoding.check_max_length(max_length)
+    decoding.check_restrictions(min_length, no_repeat_ngram_size)
     if not isinstance(beam_size, int) or beam_size < 1:
         raise ValueError(
             f"`beam_size` must be a positive int. Received: {beam_size!r}"
@@ -116,10 +123,19 @@ def beam_search(
         logits, state = stepper.step(tokens, state, index)
         logits = decoding.suppress_special(logits, bos_id, pad_id)
         vocab_size = logits.shape[-1]
-        log_probs = ops.reshape(
-            ops.log_softmax(logits, axis=-1), (-1, k, vocab_size)
-        )
         target = index + 1
+        log_probs = ops.log_softmax(logits, axis=-1)
+        if min_length or no_repeat_ngram_size:
+            log_probs = decoding.restrict(
+                log_probs,
+                ops.reshape(alive_seqs, (batch_size * k, total)),
+                index,
+                ops.repeat(target - prompt_lengths, k, axis=0),
+                min_length,
+                no_repeat_ngram_size,
+                eos_id,
+            )
+        log_probs = ops.reshape(log_probs, (-1, k, vocab_size))
         # Prompt positions: the given token, at no cost.
         forced = decoding.column(fixed, target)
         given = decoding.column(buffer, target)

@@ -15,6 +15,11 @@ chosen, so prompts of different lengths decode in one batch. Searches return
 and (B,) float32 scores, the sum of the generated tokens' log-probabilities
 divided by the length penalty of Wu et al. (2016),
 ``((5 + n) / 6) ** alpha`` for n generated tokens.
+
+Every search also takes ``min_length`` (no EOS before that many generated
+tokens) and ``no_repeat_ngram_size`` (no n-gram twice; ``restrict``); both
+only restrict the choice, and when they are 0 (the default) the step is
+unchanged.
 """
 
 import keras
@@ -52,6 +57,128 @@ def suppress_special(logits, bos_id, pad_id):
     ids = ops.arange(logits.shape[-1], dtype="int32")
     banned = ops.logical_or(ids == pad_id, ids == bos_id)
     return ops.where(banned[None, :], float("-inf"), logits)
+
+
+def ban_repeated_ngrams(logits, sequences, index, size):
+    """Logits with every token that would repeat an n-gram made -inf.
+
+    The next token (at position ``index + 1``) is banned when the last
+    ``size - 1`` tokens (positions ``index - size + 2 .. index``) followed
+    by it form an n-gram that already occurs in ``sequences[:, :index + 1]``.
+    Vectorised over the buffer (every earlier (n-1)-gram is compared with
+    the last one at once) and shape-static, so it compiles under XLA.
+
+    Args:
+        logits: (R, V) float logits (or log-probabilities) of the next
+            token.
+        sequences: (R, T) int32 token buffer; positions after ``index``
+            are ignored.
+        index: scalar int, the position of the last known token.
+        size: n (>= 1), a Python int.
+
+    Returns:
+        (R, V) ``logits`` with the banned tokens at -inf.
+
+    Example:
+
+    >>> banned = ban_repeated_ngrams(logits, np.array([[2, 5, 6, 5]]), 3, 2)
+    >>> # "5 6" occurred before: banned[0, 6] is -inf
+    """
+    rows = ops.shape(sequences)[0]
+    total = ops.shape(sequences)[1]
+    vocab_size = ops.shape(logits)[-1]
+    width = total - size + 1  # where an n-gram may start
+    if isinstance(width, int) and width < 1:
+        return logits
+    index = ops.convert_to_tensor(index, "int32")
+    last = ops.take(
+        sequences,
+        ops.maximum(index - size + 2 + ops.arange(size - 1, dtype="int32"), 0),
+        axis=1,
+    )
+    starts = ops.arange(width, dtype="int32")
+    match = ops.expand_dims(starts <= index - size + 1, 0)
+    for offset in range(size - 1):
+        window = ops.slice(sequences, (0, offset), (rows, width))
+        match = ops.logical_and(match, window == last[:, offset : offset + 1])
+    match = ops.broadcast_to(match, (rows, width))
+    following = ops.slice(sequences, (0, size - 1), (rows, width))
+    row_ids = ops.broadcast_to(
+        ops.expand_dims(ops.arange(rows, dtype="int32"), 1), (rows, width)
+    )
+    indices = ops.reshape(ops.stack([row_ids, following], axis=-1), (-1, 2))
+    hits = ops.scatter(
+        indices,
+        ops.reshape(ops.cast(match, "float32"), (-1,)),
+        (rows, vocab_size),
+    )
+    return ops.where(hits > 0, float("-inf"), logits)
+
+
+def ban_early_eos(logits, generated, min_length, eos_id):
+    """Logits with EOS made -inf in rows with fewer than ``min_length``
+    generated tokens.
+
+    Args:
+        logits: (R, V) float logits of the next token.
+        generated: (R,) or scalar int, tokens generated before it.
+        min_length: the fewest tokens before EOS.
+        eos_id: the end token.
+
+    Returns:
+        (R, V) logits.
+    """
+    ids = ops.arange(ops.shape(logits)[-1], dtype="int32")
+    early = ops.expand_dims(
+        ops.convert_to_tensor(generated, "int32") < min_length, -1
+    )
+    banned = ops.logical_and(early, ops.expand_dims(ids == eos_id, 0))
+    return ops.where(banned, float("-inf"), logits)
+
+
+def restrict(
+    logits,
+    sequences,
+    index,
+    generated,
+    min_length,
+    no_repeat_ngram_size,
+    eos_id,
+):
+    """Applies ``min_length`` and ``no_repeat_ngram_size`` (0: off) to the
+    next-token logits; with both off it returns ``logits`` untouched (no
+    work is added to the step).
+
+    Args:
+        logits: (R, V) logits or log-probabilities.
+        sequences: (R, T) token buffer, known up to ``index``.
+        index: scalar, the position of the last known token.
+        generated: (R,) tokens generated before the next one.
+        min_length, no_repeat_ngram_size: the options (Python ints).
+        eos_id: the end token.
+
+    Returns:
+        (R, V) logits.
+    """
+    if min_length:
+        logits = ban_early_eos(logits, generated, min_length, eos_id)
+    if no_repeat_ngram_size:
+        logits = ban_repeated_ngrams(
+            logits, sequences, index, no_repeat_ngram_size
+        )
+    return logits
+
+
+def check_restrictions(min_length, no_repeat_ngram_size):
+    for name, value in (
+        ("min_length", min_length),
+        ("no_repeat_ngram_size", no_repeat_ngram_size),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(
+                f"`{name}` must be an int >= 0 (0: off). Received: "
+                f"{name}={value!r}"
+            )
 
 
 def check_max_length(max_length):
@@ -121,12 +248,16 @@ def token_loop(
     eos_id,
     pad_id,
     alpha,
+    min_length=0,
+    no_repeat_ngram_size=0,
 ):
     """The loop shared by greedy search and sampling.
 
     Args:
         choose: ``choose(logits, index)`` -> (B,) int32 next tokens from
             (B, V) float32 logits.
+        min_length, no_repeat_ngram_size: restrict the choice (see
+            ``restrict``); the scores stay the model's log-probabilities.
 
     Returns:
         ``(buffer, scores)``.
@@ -145,8 +276,17 @@ def token_loop(
         current = ops.slice(buffer, (0, index), (batch_size, 1))
         logits, state = stepper.step(current, state, index)
         logits = suppress_special(logits, bos_id, pad_id)
-        chosen = ops.cast(choose(logits, index), "int32")
         target = index + 1
+        allowed = restrict(
+            logits,
+            buffer,
+            index,
+            target - prompt_lengths,
+            min_length,
+            no_repeat_ngram_size,
+            eos_id,
+        )
+        chosen = ops.cast(choose(allowed, index), "int32")
         forced = column(fixed, target)
         generating = ops.logical_and(
             ops.logical_and(ops.logical_not(finished), target < ends),
@@ -185,6 +325,8 @@ def greedy_decode(
     max_length,
     lengths=None,
     length_penalty=0.0,
+    min_length=0,
+    no_repeat_ngram_size=0,
     bos_id=BOS_ID,
     eos_id=EOS_ID,
     pad_id=PAD_ID,
@@ -202,6 +344,9 @@ def greedy_decode(
             decodes the same alone or in any batch.
         length_penalty: alpha of the score's length normalisation (the
             tokens chosen do not depend on it).
+        min_length: no EOS before this many generated tokens.
+        no_repeat_ngram_size: n > 0: never generate an n-gram that is
+            already in the sequence (0: off).
         bos_id: the start token of a translation model's target.
         eos_id: the end token; a finished sequence is padded after it.
         pad_id: the padding id.
@@ -215,6 +360,7 @@ def greedy_decode(
     >>> tokens, scores = greedy_decode(model, np.array([[45, 12, 3]]), 20)
     """
     check_max_length(max_length)
+    check_restrictions(min_length, no_repeat_ngram_size)
     stepper = as_stepper(model, pad_id)
     buffer, fixed, prompt_lengths, state = start(
         stepper, inputs, max_length, bos_id, pad_id
@@ -235,6 +381,8 @@ def greedy_decode(
         eos_id,
         pad_id,
         length_penalty,
+        min_length,
+        no_repeat_ngram_size,
     )
     return continuations(buffer, prompt_lengths, max_length), scores
 
@@ -247,6 +395,8 @@ def greedy_decode_uncached(
     eos_id=EOS_ID,
     pad_id=PAD_ID,
     forward=None,
+    min_length=0,
+    no_repeat_ngram_size=0,
 ):
     """Greedy decoding that re-runs the whole model on the prefix each step.
 
@@ -257,6 +407,7 @@ def greedy_decode_uncached(
     Args:
         forward: optional compiled ``forward(source, target) -> logits``;
             defaults to calling ``model``.
+        min_length, no_repeat_ngram_size: as in ``greedy_decode``.
 
     Returns:
         (B, L) int32 generated ids.
@@ -270,9 +421,19 @@ def greedy_decode_uncached(
     batch_size = ops.shape(source_tokens)[0]
     tokens = ops.full((batch_size, 1), bos_id, dtype="int32")
     finished = ops.zeros((batch_size,), dtype="bool")
-    for _ in range(max_length):
+    check_restrictions(min_length, no_repeat_ngram_size)
+    for step in range(max_length):
         logits = forward(source_tokens, tokens)[:, -1]
         logits = suppress_special(logits, bos_id, pad_id)
+        logits = restrict(
+            logits,
+            tokens,
+            step,
+            step,
+            min_length,
+            no_repeat_ngram_size,
+            eos_id,
+        )
         chosen = ops.cast(ops.argmax(logits, axis=-1), "int32")
         chosen = ops.where(finished, pad_id, chosen)
         tokens = ops.concatenate([tokens, ops.expand_dims(chosen, 1)], 1)
@@ -283,6 +444,8 @@ def greedy_decode_uncached(
 STATIC_ARGUMENTS = (
     "max_length",
     "length_penalty",
+    "min_length",
+    "no_repeat_ngram_size",
     "beam_size",
     "temperature",
     "top_k",

@@ -38,6 +38,10 @@ class DecodingConfig:
         top_k: sample among the k most likely tokens (0 = all).
         top_p: nucleus sampling threshold (1 = off).
         seed: sampling seed (None: a different draw every call).
+        min_length: no EOS before this many generated tokens (every
+            strategy; 0: off).
+        no_repeat_ngram_size: n > 0: no output contains the same n-gram
+            twice, enforced inside every search (0: off).
 
     Example:
 
@@ -55,6 +59,12 @@ class DecodingConfig:
     top_k: int = _field(0, "sample among the k most likely tokens (0: all)")
     top_p: float = _field(1.0, "nucleus sampling threshold (1: off)")
     seed: Optional[int] = _field(None, "sampling seed (none: a new draw)")
+    min_length: int = _field(
+        0, "no end of sequence before this many generated tokens (0: off)"
+    )
+    no_repeat_ngram_size: int = _field(
+        0, "never generate an n-gram of this size twice (0: off)"
+    )
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
@@ -68,6 +78,14 @@ class DecodingConfig:
             ("temperature", self.temperature, float, lambda v: v > 0, "> 0"),
             ("top_k", self.top_k, int, _nonneg, ">= 0"),
             ("top_p", self.top_p, float, lambda v: 0 < v <= 1, "in (0, 1]"),
+            ("min_length", self.min_length, int, _nonneg, ">= 0"),
+            (
+                "no_repeat_ngram_size",
+                self.no_repeat_ngram_size,
+                int,
+                _nonneg,
+                ">= 0",
+            ),
         )
         for name, value, kind, valid, wanted in checks:
             numeric = (int,) if kind is int else (int, float)
@@ -100,12 +118,21 @@ class DecodingConfig:
         from keras_transformer.inference.decoding import greedy_decode
         from keras_transformer.inference.sampling import sample
 
+        restrictions = {
+            name: getattr(self, name)
+            for name in ("min_length", "no_repeat_ngram_size")
+            if getattr(self, name)
+        }
         if self.strategy == "greedy":
-            return greedy_decode, {"length_penalty": self.length_penalty}
+            return greedy_decode, {
+                "length_penalty": self.length_penalty,
+                **restrictions,
+            }
         if self.strategy == "beam":
             return beam_search, {
                 "beam_size": self.beam_size,
                 "length_penalty": self.length_penalty,
+                **restrictions,
             }
         return sample, {
             "temperature": self.temperature,
@@ -113,6 +140,7 @@ class DecodingConfig:
             "top_p": self.top_p,
             "seed": self.seed,
             "length_penalty": self.length_penalty,
+            **restrictions,
         }
 
     def replace(self, **changes):
@@ -120,24 +148,45 @@ class DecodingConfig:
         changes = {k: v for k, v in changes.items() if v is not None}
         return dataclasses.replace(self, **changes)
 
+    def _restriction_labels(self, min_label, ngram_label):
+        labels = []
+        if self.min_length:
+            labels.append(f"{min_label}{self.min_length}")
+        if self.no_repeat_ngram_size:
+            labels.append(f"{ngram_label}{self.no_repeat_ngram_size}")
+        return labels
+
     def slug(self):
-        """A file-name label, e.g. ``beam4-alpha0.6`` or ``greedy``."""
+        """A file-name label, e.g. ``beam4-alpha0.6`` or ``greedy`` (with
+        ``-min10-norepeat3`` when those options are on)."""
         if self.strategy == "greedy":
-            return "greedy"
-        if self.strategy == "beam":
-            return f"beam{self.beam_size}-alpha{self.length_penalty}"
-        return (
-            f"sampling-t{self.temperature}-k{self.top_k}-p{self.top_p}"
-            f"-seed{self.seed}"
-        )
+            label = "greedy"
+        elif self.strategy == "beam":
+            label = f"beam{self.beam_size}-alpha{self.length_penalty}"
+        else:
+            label = (
+                f"sampling-t{self.temperature}-k{self.top_k}-p{self.top_p}"
+                f"-seed{self.seed}"
+            )
+        return "-".join([label, *self._restriction_labels("min", "norepeat")])
 
     def describe(self):
-        """A short label, e.g. ``beam4 alpha=0.6``."""
+        """A short label, e.g. ``beam4 alpha=0.6`` (with
+        ``min_length=10 no_repeat_ngram_size=3`` when those are on)."""
         if self.strategy == "greedy":
-            return "greedy"
-        if self.strategy == "beam":
-            return f"beam{self.beam_size} alpha={self.length_penalty}"
-        return (
-            f"sampling T={self.temperature} top_k={self.top_k} "
-            f"top_p={self.top_p} seed={self.seed}"
+            label = "greedy"
+        elif self.strategy == "beam":
+            label = f"beam{self.beam_size} alpha={self.length_penalty}"
+        else:
+            label = (
+                f"sampling T={self.temperature} top_k={self.top_k} "
+                f"top_p={self.top_p} seed={self.seed}"
+            )
+        return " ".join(
+            [
+                label,
+                *self._restriction_labels(
+                    "min_length=", "no_repeat_ngram_size="
+                ),
+            ]
         )

@@ -73,23 +73,60 @@ class Predictor(tf.Module):
     """Base class: ``serve`` (one graph) and ``predict`` (eager batches).
 
     Subclasses implement ``_serve(text)`` -> dict of [B, ...] tensors and
-    ``format(row)`` -> one line of text for the command line.
+    ``format(row)`` -> one line of text for the command line. A predictor
+    of several strings per example (e.g. a question and a context) names
+    them in ``input_names``; its ``_serve`` takes one [B] tensor each, and
+    ``parse_line`` reads them from one line of the command line.
 
     Args:
-        input_name: the name of the signature's string input.
         name: the ``tf.Module`` name.
+
+    Attributes:
+        input_name: the name of the signature's string input.
+        input_names: the names of its string inputs (None: ``input_name``
+            alone).
     """
 
     input_name = "text"
+    input_names = None
 
     def __init__(self, name=None):
         super().__init__(name=name)
         self.serve = tf.function(
             self._serve,
             input_signature=[
-                tf.TensorSpec([None], tf.string, name=self.input_name)
+                tf.TensorSpec([None], tf.string, name=input_name)
+                for input_name in self._input_names
             ],
         )
+
+    @property
+    def _input_names(self):
+        return tuple(self.input_names or (self.input_name,))
+
+    def _columns(self, batch):
+        """The [B] string tensors of ``serve`` for a list of examples."""
+        if len(self._input_names) == 1:
+            return [tf.constant(batch, tf.string)]
+        columns = []
+        for position, input_name in enumerate(self._input_names):
+            columns.append(
+                tf.constant(
+                    [
+                        example[input_name]
+                        if isinstance(example, dict)
+                        else example[position]
+                        for example in batch
+                    ],
+                    tf.string,
+                )
+            )
+        return columns
+
+    def parse_line(self, line):
+        """One example from one line of input (the command line's
+        ``predict``); the base class takes the line as the text."""
+        return line
 
     def _serve(self, text):
         raise NotImplementedError
@@ -98,7 +135,8 @@ class Predictor(tf.Module):
         """One dict of Python values per text (``str``, ``float``, lists).
 
         Args:
-            texts: a list of ``str``.
+            texts: a list of ``str``; for a predictor of several inputs, a
+                list of tuples (in ``input_names`` order) or of dicts.
             batch_size: texts per call of the graph.
             progress: show a progress bar with the texts per second.
         """
@@ -116,7 +154,7 @@ class Predictor(tf.Module):
         rows = []
         for begin in range(0, len(texts), batch_size):
             batch = list(texts[begin : begin + batch_size])
-            outputs = self.serve(tf.constant(batch, tf.string))
+            outputs = self.serve(*self._columns(batch))
             outputs = {key: value.numpy() for key, value in outputs.items()}
             for index in range(len(batch)):
                 rows.append(

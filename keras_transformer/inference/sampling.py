@@ -81,6 +81,8 @@ def sample(
     seed=None,
     lengths=None,
     length_penalty=0.0,
+    min_length=0,
+    no_repeat_ngram_size=0,
     bos_id=BOS_ID,
     eos_id=EOS_ID,
     pad_id=PAD_ID,
@@ -99,8 +101,9 @@ def sample(
         seed: an int (same seed, same inputs -> same output) or a
             ``keras.random.SeedGenerator``; None draws from Keras' global
             generator (an int is needed under ``jax.jit``).
-        lengths, length_penalty, bos_id, eos_id, pad_id: as in
-            ``greedy_decode``.
+        lengths, length_penalty, min_length, no_repeat_ngram_size,
+            bos_id, eos_id, pad_id: as in ``greedy_decode`` (the options
+            restrict the draw; scores stay the model's).
 
     Returns:
         ``(tokens, scores)``: (B, L) int32 ids and (B,) float32 scores
@@ -114,6 +117,7 @@ def sample(
     """
     decoding.check_max_length(max_length)
     _check(temperature, top_k, top_p)
+    decoding.check_restrictions(min_length, no_repeat_ngram_size)
     stepper = decoding.as_stepper(model, pad_id)
     buffer, fixed, prompt_lengths, state = decoding.start(
         stepper, inputs, max_length, bos_id, pad_id
@@ -138,5 +142,7 @@ def sample(
         eos_id,
         pad_id,
         length_penalty,
+        min_length,
+        no_repeat_ngram_size,
     )
     return decoding.continuations(buffer, prompt_lengths, max_length), scores

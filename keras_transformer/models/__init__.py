@@ -12,17 +12,25 @@ from keras_transformer.models.masked_lm import (
     MaskedLanguageModel,
     build_masked_language_model,
 )
+from keras_transformer.models.question_answerer import (
+    QuestionAnswerer,
+    build_question_answerer,
+)
+from keras_transformer.models.token_classifier import TokenClassifier
 from keras_transformer.models.transformer import Transformer, build_transformer
 
 __all__ = [
     "Classifier",
     "LanguageModel",
     "MaskedLanguageModel",
+    "QuestionAnswerer",
+    "TokenClassifier",
     "Transformer",
     "TransformerConfig",
     "TransformerModel",
     "build_classifier",
     "build_language_model",
     "build_masked_language_model",
+    "build_question_answerer",
     "build_transformer",
 ]

@@ -24,8 +24,11 @@ class MaskedLanguageModelingTask(Task):
 
     Examples: sentences, one per line of a text file (``format: text``), or
     the text side of labelled (``labelled``), TSV (``tsv``, the
-    ``data.source_column``) or parallel files (the source language), or a
-    tfds text feature (``data.text_key``). Every sentence becomes BOS +
+    ``data.source_column``) or parallel files (the source language), the
+    words of CoNLL files (``conll``, joined by spaces), the contexts of
+    SQuAD files (``squad``, split by article as question answering splits
+    them), or a tfds text
+    feature (``data.text_key``). Every sentence becomes BOS +
     pieces + EOS; 15% of its ordinary tokens are selected (80% replaced by
     ``[MASK]``, 10% by a random token, 10% kept), anew at every pass. The
     tokenizer reserves the piece ``[MASK]`` (SentencePiece only). Model:
@@ -35,7 +38,7 @@ class MaskedLanguageModelingTask(Task):
     """
 
     name = "masked_lm"
-    file_formats = ("text", "labelled", "tsv", "parallel")
+    file_formats = ("text", "labelled", "tsv", "parallel", "conll", "squad")
     model_class = MaskedLanguageModel
     tokenizer_symbols = (MASK_PIECE,)
 
@@ -54,17 +57,43 @@ class MaskedLanguageModelingTask(Task):
                     ),
                 )
             )
+        if config.format == "squad":
+            return self._squad_contexts(config)
         examples = datasets.file_splits(config)
         data = {}
         for split, values in examples.items():
             if isinstance(values, str):
                 texts = [line for line in values.splitlines() if line.strip()]
             else:
-                texts = [first for first, _ in values if first.strip()]
+                texts = [  # a CoNLL sentence: its words, joined by spaces
+                    " ".join(first) if isinstance(first, list) else first
+                    for first, _ in values
+                ]
+                texts = [text for text in texts if text.strip()]
             if split == "train":
                 texts = datasets.limit(texts, config.max_train_examples)
             data[split] = datasets.texts_dataset(texts)
         return datasets.Splits(data)
+
+    @staticmethod
+    def _squad_contexts(config):
+        """The contexts of a SQuAD file (``format: squad``), each once, in
+        the question-answering task's split by article."""
+        from keras_transformer.data import squad
+
+        contexts = {
+            split: squad.unique_contexts(examples)
+            for split, examples in squad.file_splits(config).items()
+        }
+        contexts["train"] = datasets.limit(
+            contexts["train"], config.max_train_examples
+        )
+        return datasets.Splits(
+            {
+                split: datasets.texts_dataset(texts)
+                for split, texts in contexts.items()
+            }
+        )
 
     def tokenizer_texts(self, splits, max_texts=1_000_000):
         return [

@@ -16,6 +16,15 @@ _TASKS = {
         "keras_transformer.tasks.language_modeling:LanguageModelingTask"
     ),
     "masked_lm": "keras_transformer.tasks.masked_lm:MaskedLanguageModelingTask",
+    "token_classification": (
+        "keras_transformer.tasks.token_classification:TokenClassificationTask"
+    ),
+    "question_answering": (
+        "keras_transformer.tasks.question_answering:QuestionAnsweringTask"
+    ),
+    "summarization": (
+        "keras_transformer.tasks.summarization:SummarizationTask"
+    ),
 }
 
 

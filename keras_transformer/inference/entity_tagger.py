@@ -1,0 +1,215 @@
+"""Text in, named entities with character offsets out, in one graph."""
+
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from keras_transformer.data.conll import split_tag
+from keras_transformer.data.tagged_words import (
+    first_piece_positions,
+    word_pieces,
+)
+from keras_transformer.inference.predictor import Predictor
+from keras_transformer.special_tokens import BOS_ID, EOS_ID
+
+
+class EntityTagger(Predictor):
+    """Finds named entities with a trained ``models.TokenClassifier``.
+
+    The graph splits each text into words at whitespace (with their
+    offsets), tokenizes every word on its own (as in training), runs the
+    model on BOS + pieces + EOS, takes the tag of each word's first piece
+    and reads the entities from the BIO / BIOES tags the way conlleval
+    does (an ``I-X`` that does not continue an ``X`` entity starts one).
+    A text longer than ``max_length`` tokens keeps its first
+    ``max_length - 2`` pieces: the words beyond them are tagged ``O``.
+
+    Args:
+        model: a ``models.TokenClassifier``.
+        tokenizer: the run's tokenizer.
+        tag_names: the tags, in tag-id order (``O`` among them).
+        max_length: tokens per text, BOS and EOS included.
+
+    Call arguments (``serve``):
+        text: (B,) ``tf.string``.
+
+    Returns:
+        ``{"types", "texts": (B, E) tf.string, "starts", "ends": (B, E)
+        int32, "words", "tags": (B, W) tf.string}``: entity ``e`` of text
+        ``b`` is ``text[starts[b, e]:ends[b, e]]`` in characters (padding:
+        "" and -1); ``tags`` holds each word's tag (padding "").
+
+    Example:
+
+    >>> tagger = EntityTagger(model, tokenizer, ["O", "B-city"], 64)
+    >>> tagger.predict(["I love Zürich"])[0]["entities"]
+    [{'type': 'city', 'text': 'Zürich', 'start': 7, 'end': 13}]
+    """
+
+    def __init__(self, model, tokenizer, tag_names, max_length):
+        super().__init__(name="entity_tagger")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        tag_names = list(tag_names)
+        parts = [split_tag(name) for name in tag_names]
+        self.tag_names = tf.constant(tag_names, tf.string)
+        self.prefixes = tf.constant([p for p, _ in parts], tf.string)
+        self.kinds = tf.constant([k for _, k in parts], tf.string)
+        self.outside = tag_names.index("O") if "O" in tag_names else 0
+        self.splitter = tf_text.WhitespaceTokenizer()
+
+    def _tag_ids(self, words):
+        """Tag ids of ragged words [B, (W)] -> int64 ragged [B, (W)]."""
+        pieces = word_pieces(self.tokenizer, words.flat_values)
+        counts = words.with_flat_values(pieces.row_lengths())
+        positions = first_piece_positions(counts)
+        sentences = tf.RaggedTensor.from_row_splits(
+            pieces.flat_values,
+            tf.gather(pieces.row_splits, words.row_splits),
+        )
+        kept = self.max_length - 2
+        batch = sentences.nrows()
+        tokens = tf.concat(
+            [
+                tf.fill([batch, 1], BOS_ID),
+                sentences[:, :kept],
+                tf.fill([batch, 1], EOS_ID),
+            ],
+            axis=1,
+        ).to_tensor()
+        logits = self.model({"tokens": tf.cast(tokens, tf.int32)})
+        predicted = tf.argmax(logits, axis=-1)
+        flat = positions.flat_values
+        width = tf.shape(tokens, out_type=tf.int64)[1]
+        index = tf.stack(
+            [positions.value_rowids(), tf.minimum(flat, width - 1)], axis=-1
+        )
+        tags = tf.where(
+            flat <= kept,
+            tf.gather_nd(predicted, index),
+            tf.constant(self.outside, tf.int64),
+        )
+        return words.with_flat_values(tags)
+
+    def _entities(self, text, tags, starts, ends):
+        """Entity spans of ragged tag ids and character offsets."""
+        flat = tags.flat_values
+        prefix = tf.gather(self.prefixes, flat)
+        kind = tf.gather(self.kinds, flat)
+        first = tf.ragged.range(tags.row_lengths()).flat_values == 0
+        before = tf.concat([["O"], prefix[:-1]], axis=0)
+        before = tf.where(first, "O", before)
+        kind_before = tf.concat([[""], kind[:-1]], axis=0)
+        inside = prefix != "O"
+        continues = (
+            ((before == "B") | (before == "I"))
+            & (kind_before == kind)
+            & ((prefix == "I") | (prefix == "E"))
+        )
+        start = inside & ~continues
+        number = tf.cumsum(tf.cast(start, tf.int64)) - 1
+        count = tf.reduce_sum(tf.cast(start, tf.int64))
+        entity_ends = tf.math.unsorted_segment_max(
+            tf.boolean_mask(ends.flat_values, inside),
+            tf.boolean_mask(number, inside),
+            count,
+        )
+        entity_starts = tf.boolean_mask(starts.flat_values, start)
+        rows = tf.boolean_mask(tags.value_rowids(), start)
+        entity_texts = tf.strings.substr(
+            tf.gather(text, rows),
+            entity_starts,
+            entity_ends - entity_starts,
+            unit="UTF8_CHAR",
+        )
+        batch = tags.nrows()
+
+        def dense(values, padding):
+            return tf.RaggedTensor.from_value_rowids(
+                values, rows, nrows=batch
+            ).to_tensor(default_value=padding)
+
+        return {
+            "types": dense(tf.boolean_mask(kind, start), ""),
+            "texts": dense(entity_texts, ""),
+            "starts": dense(entity_starts, -1),
+            "ends": dense(entity_ends, -1),
+        }
+
+    def _serve(self, text):
+        words, byte_starts, byte_ends = self.splitter.tokenize_with_offsets(
+            text
+        )
+        words = words.with_row_splits_dtype(tf.int64)
+        owner = tf.gather(text, words.value_rowids())
+
+        def characters(offsets):
+            offsets = offsets.flat_values
+            prefix = tf.strings.substr(owner, tf.zeros_like(offsets), offsets)
+            length = tf.strings.length(prefix, unit="UTF8_CHAR")
+            return words.with_flat_values(length)
+
+        tags = self._tag_ids(words)
+        outputs = self._entities(
+            text, tags, characters(byte_starts), characters(byte_ends)
+        )
+        outputs["words"] = words.to_tensor(default_value="")
+        outputs["tags"] = tf.gather(self.tag_names, tags).to_tensor(
+            default_value=""
+        )
+        return outputs
+
+    def tag_words(self, sentences, batch_size=64):
+        """The tag of every word of pre-split sentences (evaluation).
+
+        Args:
+            sentences: a list of lists of words (``str``).
+            batch_size: sentences per model call.
+
+        Returns:
+            A list of lists of tag names, one per word.
+        """
+        names = self.tag_names.numpy()
+        tagged = []
+        for begin in range(0, len(sentences), batch_size):
+            batch = sentences[begin : begin + batch_size]
+            flat = [word for words in batch for word in words]
+            words = tf.RaggedTensor.from_row_lengths(
+                tf.constant(flat, tf.string, shape=[len(flat)]),
+                tf.constant([len(words) for words in batch], tf.int64),
+            )
+            for ids in self._tag_ids(words).to_list():
+                tagged.append([names[i].decode("utf-8") for i in ids])
+        return tagged
+
+    def predict(self, texts, batch_size=64, progress=False):
+        """One dict per text: ``entities`` (a list of dicts with ``type``,
+        ``text``, ``start``, ``end``), ``words`` and ``tags``."""
+        rows = super().predict(texts, batch_size=batch_size, progress=progress)
+        cleaned = []
+        for row in rows:
+            entities = [
+                {"type": kind, "text": text, "start": start, "end": end}
+                for kind, text, start, end in zip(
+                    row["types"], row["texts"], row["starts"], row["ends"]
+                )
+                if kind
+            ]
+            count = sum(1 for tag in row["tags"] if tag)
+            cleaned.append(
+                {
+                    "entities": entities,
+                    "words": row["words"][:count],
+                    "tags": row["tags"][:count],
+                }
+            )
+        return cleaned
+
+    def format(self, row):
+        return "; ".join(
+            f'{e["type"]} "{e["text"]}" {e["start"]}-{e["end"]}'
+            for e in row["entities"]
+        )
+
+
+__all__ = ["EntityTagger"]
