@@ -49,7 +49,13 @@ def _truncate(ids, max_length, keep_last):
 
 
 def encode_translation(
-    dataset, source_tokenizer, target_tokenizer, max_length, truncate=False
+    dataset,
+    source_tokenizer,
+    target_tokenizer,
+    max_length,
+    truncate=False,
+    truncate_source=None,
+    source_text=None,
 ):
     """Maps (source, target) strings to model features and labels.
 
@@ -63,19 +69,29 @@ def encode_translation(
         max_length: longest source and target (with BOS/EOS).
         truncate: truncate longer examples (evaluation) instead of dropping
             them (training, as the paper's filtering of long sentences).
+        truncate_source: truncate longer sources (None: as ``truncate``);
+            e.g. a summary's document keeps its start even in training.
+        source_text: a function of the source ``tf.string`` applied before
+            tokenization (None: the text as it is).
 
     Returns:
         A dataset of ``({"source_tokens": (S,), "target_tokens": (T,)},
         labels (T,))`` int32 tensors.
     """
 
+    if truncate_source is None:
+        truncate_source = truncate
+
     def encode(source, target):
+        if source_text is not None:
+            source = source_text(source)
         source_ids = source_tokenizer.tokenize(source, add_eos=True)
         target_ids = target_tokenizer.tokenize(
             target, add_bos=True, add_eos=True
         )
-        if truncate:
+        if truncate_source:
             source_ids = _truncate(source_ids, max_length, keep_last=True)
+        if truncate:
             target_ids = _truncate(target_ids, max_length + 1, keep_last=True)
         features = {
             "source_tokens": tf.cast(source_ids, tf.int32),

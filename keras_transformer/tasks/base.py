@@ -68,6 +68,10 @@ class Task:
     commands = ("predict",)
     #: Pieces the tokenizer must always keep whole (e.g. ``[MASK]``).
     tokenizer_symbols = ()
+    #: What the names in the run's ``labels.json`` are ("class", "tag"):
+    #: ``prepare`` saves ``splits.label_names`` there and ``load`` reads
+    #: them into ``label_names``. None: the task has no label names.
+    label_noun = None
 
     def __init__(self, experiment):
         self.experiment = experiment
@@ -136,6 +140,10 @@ class Task:
         """Makes the run's assets: loads its tokenizers, or trains (or copies
         from ``model.init_from``) and saves them; saves ``label_names``.
         """
+        if self.label_noun:
+            labels = run.path(workdir, run.LABELS_FILE)
+            if not os.path.exists(labels):
+                run.write_json(labels, splits.label_names)
         names = self.tokenizer_names()
         paths = [run.path(workdir, name) for name in names]
         source_run = self.init_from
@@ -212,6 +220,14 @@ class Task:
                     f"{workdir} has no usable tokenizer: {err}"
                 ) from None
         self.tokenizers = (loaded[0], loaded[-1])
+        if self.label_noun:
+            labels = run.path(workdir, run.LABELS_FILE)
+            if not os.path.exists(labels):
+                raise RunError(
+                    f"{labels} is missing: the run's {self.label_noun} "
+                    "names are lost."
+                )
+            self.label_names = run.read_json(labels)
         return self
 
     # ---------------------------------------------------------------- data

@@ -1,13 +1,10 @@
 """Text classification: (text, label) examples, an encoder, accuracy."""
 
-import os
-
 import keras
 import tensorflow as tf
 
-from keras_transformer import run
 from keras_transformer.data import datasets, pipeline, sources
-from keras_transformer.errors import DataError, RunError
+from keras_transformer.errors import DataError
 from keras_transformer.inference.label_predictor import LabelPredictor
 from keras_transformer.models import Classifier
 from keras_transformer.tasks.base import Task
@@ -28,6 +25,7 @@ class ClassificationTask(Task):
     name = "classification"
     file_formats = ("labelled",)
     model_class = Classifier
+    label_noun = "class"
 
     def load_splits(self):
         config = self.experiment.data
@@ -84,22 +82,6 @@ class ClassificationTask(Task):
                 .as_numpy_iterator()
             ]
         ]
-
-    def prepare(self, workdir, splits):
-        path = run.path(workdir, run.LABELS_FILE)
-        if not os.path.exists(path):
-            run.write_json(path, splits.label_names)
-        super().prepare(workdir, splits)
-
-    def load(self, workdir):
-        super().load(workdir)
-        path = run.path(workdir, run.LABELS_FILE)
-        if not os.path.exists(path):
-            raise RunError(
-                f"{path} is missing: the run's class names are lost."
-            )
-        self.label_names = run.read_json(path)
-        return self
 
     @property
     def add_bos(self):

@@ -1,23 +1,11 @@
 """Summarisation: (document, summary) pairs, an encoder-decoder, ROUGE."""
 
 import functools
-import time
 
-import tensorflow as tf
-
-from keras_transformer.data import datasets, summaries
+from keras_transformer.data import datasets, pipeline, summaries
 from keras_transformer.evaluation import longest_lines, summarization_metrics
 from keras_transformer.inference.summarizer import Summarizer
 from keras_transformer.tasks.translation import TranslationTask
-
-
-def _truncate(ids, length):
-    """The first ``length - 1`` ids and the last one (EOS) when longer."""
-    return tf.cond(
-        tf.shape(ids)[0] > length,
-        lambda: tf.concat([ids[: length - 1], ids[-1:]], 0),
-        lambda: ids,
-    )
 
 
 class SummarizationTask(TranslationTask):
@@ -95,28 +83,15 @@ class SummarizationTask(TranslationTask):
         tokens (start kept, EOS last); a longer summary is dropped in
         training and truncated in evaluation."""
         source, target = self.tokenizers
-        max_length = self.experiment.training.max_length
-
-        def encode(document, summary):
-            document_ids = source.tokenize(
-                summaries.join_lines(document), add_eos=True
-            )
-            summary_ids = target.tokenize(summary, add_bos=True, add_eos=True)
-            document_ids = _truncate(document_ids, max_length)
-            if not training:
-                summary_ids = _truncate(summary_ids, max_length + 1)
-            features = {
-                "source_tokens": tf.cast(document_ids, tf.int32),
-                "target_tokens": tf.cast(summary_ids[:-1], tf.int32),
-            }
-            return features, tf.cast(summary_ids[1:], tf.int32)
-
-        dataset = split_data.map(encode, num_parallel_calls=tf.data.AUTOTUNE)
-        if training:
-            dataset = dataset.filter(
-                lambda features, labels: tf.shape(labels)[0] <= max_length
-            )
-        return dataset
+        return pipeline.encode_translation(
+            split_data,
+            source,
+            target,
+            self.experiment.training.max_length,
+            truncate=not training,
+            truncate_source=True,
+            source_text=summaries.join_lines,
+        )
 
     def empty_training_message(self, max_length):
         return (
@@ -147,50 +122,21 @@ class SummarizationTask(TranslationTask):
             decoding=self.decoding(decoding),
         )
 
-    def evaluate_outputs(
-        self, model, data, decoding=None, verbose=1, split="test"
-    ):
-        documents, references = [], []
-        for document, summary in data.as_numpy_iterator():
-            documents.append(document.decode("utf-8"))
-            references.append(summary.decode("utf-8"))
-        summarizer = self.predictor(model, decoding)
-        if verbose:
-            limit = self.experiment.evaluation.max_examples
-            bound = (
-                "every example of the split (evaluation.max_examples: null)"
-                if limit is None
-                else f"evaluation.max_examples={limit} bounds how many"
-            )
-            print(
-                f"Summarising {len(documents):,} {split} documents with "
-                f"{summarizer.decoding.describe()} ({bound}) ...",
-                flush=True,
-            )
-        started = time.time()
-        rows = summarizer.predict(
-            documents,
-            batch_size=self.experiment.evaluation.batch_size,
-            progress=bool(verbose),
-        )
-        hypotheses = [row["summary"] for row in rows]
-        metrics = summarization_metrics(hypotheses, references)
+    source_noun = "documents"
+    source_column = "document"
+    output_column = "summary"
+
+    def output_metrics(self, outputs, references, sources):
+        """ROUGE of the summaries, and of the longest-3 baseline."""
+        metrics = summarization_metrics(outputs, references)
         baseline = summarization_metrics(
-            [longest_lines(document) for document in documents], references
+            [longest_lines(document) for document in sources], references
         )
         metrics.update({f"baseline_{k}": v for k, v in baseline.items()})
-        metrics["decode"] = summarizer.decoding.describe()
-        metrics["decode_seconds"] = round(time.time() - started, 1)
-        rows = [
-            {
-                "document": summaries.join_lines_text(d),
-                "reference": r,
-                "summary": h,
-            }
-            for d, r, h in zip(documents, references, hypotheses)
-        ]
-        metrics["examples"] = rows[: self.experiment.evaluation.show_examples]
-        return metrics, rows
+        return metrics
+
+    def shown_source(self, source):
+        return summaries.join_lines_text(source)
 
 
 __all__ = ["SummarizationTask"]

@@ -1,14 +1,12 @@
 """Token classification: a tag per word, entity-level F1 (NER)."""
 
 import collections
-import os
 
 import tensorflow as tf
 
-from keras_transformer import run
 from keras_transformer.data import conll, datasets
 from keras_transformer.data.tagged_words import encode_tagged_words
-from keras_transformer.errors import DataError, RunError
+from keras_transformer.errors import DataError
 from keras_transformer.inference.entity_tagger import EntityTagger
 from keras_transformer.models import TokenClassifier
 from keras_transformer.tasks.base import Task
@@ -112,6 +110,7 @@ class TokenClassificationTask(Task):
     name = "token_classification"
     file_formats = ("conll",)
     model_class = TokenClassifier
+    label_noun = "tag"
 
     def load_splits(self):
         config = self.experiment.data
@@ -173,20 +172,6 @@ class TokenClassificationTask(Task):
                 .as_numpy_iterator()
             ]
         ]
-
-    def prepare(self, workdir, splits):
-        path = run.path(workdir, run.LABELS_FILE)
-        if not os.path.exists(path):
-            run.write_json(path, splits.label_names)
-        super().prepare(workdir, splits)
-
-    def load(self, workdir):
-        super().load(workdir)
-        path = run.path(workdir, run.LABELS_FILE)
-        if not os.path.exists(path):
-            raise RunError(f"{path} is missing: the run's tag names are lost.")
-        self.label_names = run.read_json(path)
-        return self
 
     def encode(self, split_data, training):
         return encode_tagged_words(

@@ -94,6 +94,20 @@ class TranslationTask(Task):
             decoding=self.decoding(decoding),
         )
 
+    #: How the evaluation names an example's input and output: in its log
+    #: line and as the columns of ``eval/<split>-<decode>.tsv``.
+    source_noun = "sentences"
+    source_column = "source"
+    output_column = "translation"
+
+    def output_metrics(self, outputs, references, sources):
+        """The metrics of the decoded ``outputs``: BLEU, chrF, exact match."""
+        return translation_metrics(outputs, references)
+
+    def shown_source(self, source):
+        """An input as the evaluation's rows show it."""
+        return source
+
     def evaluate_outputs(
         self, model, data, decoding=None, verbose=1, split="test"
     ):
@@ -101,7 +115,7 @@ class TranslationTask(Task):
         for source, target in data.as_numpy_iterator():
             sources_.append(source.decode("utf-8"))
             references.append(target.decode("utf-8"))
-        translator = self.predictor(model, decoding)
+        predictor = self.predictor(model, decoding)
         if verbose:
             limit = self.experiment.evaluation.max_examples
             bounds = [
@@ -109,26 +123,30 @@ class TranslationTask(Task):
                 if limit is None
                 else f"evaluation.max_examples={limit} bounds how many"
             ]
-            if translator.decoding.strategy != "greedy":
+            if predictor.decoding.strategy != "greedy":
                 bounds.append("evaluation.decoding.strategy: greedy is faster")
             print(
-                f"Decoding {len(sources_):,} {split} sentences with "
-                f"{translator.decoding.describe()} ({'; '.join(bounds)}) ...",
+                f"Decoding {len(sources_):,} {split} {self.source_noun} with "
+                f"{predictor.decoding.describe()} ({'; '.join(bounds)}) ...",
                 flush=True,
             )
         started = time.time()
-        rows = translator.predict(
+        rows = predictor.predict(
             sources_,
             batch_size=self.experiment.evaluation.batch_size,
             progress=bool(verbose),
         )
-        hypotheses = [row["translation"] for row in rows]
-        metrics = translation_metrics(hypotheses, references)
-        metrics["decode"] = translator.decoding.describe()
+        outputs = [row[self.output_column] for row in rows]
+        metrics = self.output_metrics(outputs, references, sources_)
+        metrics["decode"] = predictor.decoding.describe()
         metrics["decode_seconds"] = round(time.time() - started, 1)
         rows = [
-            {"source": s, "reference": r, "translation": h}
-            for s, r, h in zip(sources_, references, hypotheses)
+            {
+                self.source_column: self.shown_source(s),
+                "reference": r,
+                self.output_column: h,
+            }
+            for s, r, h in zip(sources_, references, outputs)
         ]
         metrics["examples"] = rows[: self.experiment.evaluation.show_examples]
         return metrics, rows
