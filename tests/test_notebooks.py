@@ -23,12 +23,13 @@ PICTURES = {
     "05_text_classification",
     "06_language_model",
     "08_pretraining_and_fine_tuning",
+    "09_ner_qa_summarisation",
 }
 NAMES = [os.path.basename(path)[:-3] for path in SOURCES]
 
 
-def test_the_eight_notebooks_exist():
-    assert [name[:2] for name in NAMES] == [f"0{i}" for i in range(1, 9)]
+def test_the_nine_notebooks_exist():
+    assert [name[:2] for name in NAMES] == [f"0{i}" for i in range(1, 10)]
 
 
 def _committed(name):
