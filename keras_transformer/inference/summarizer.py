@@ -1,6 +1,6 @@
 """Documents in, summaries out: a ``Translator`` that reads documents."""
 
-from keras_transformer.data.summaries import join_lines, join_lines_text
+from keras_transformer.data.summaries import join_lines
 from keras_transformer.inference.translator import Translator
 
 
@@ -12,18 +12,10 @@ class Summarizer(Translator):
     truncated to its first ``max_source_length`` tokens (the start is
     kept), searched (with every ``DecodingConfig`` option, e.g.
     ``min_length`` and ``no_repeat_ngram_size``) and detokenized. A summary
-    has at most ``max_summary_length`` tokens (EOS included).
+    has at most ``max_target_length`` tokens (EOS included).
 
-    Args:
-        model: a ``models.Transformer``.
-        source_tokenizer, target_tokenizer: its tokenizers.
-        max_source_length: longest document in tokens (with EOS).
-        max_summary_length: most tokens of a summary.
-        extra_length: tokens allowed beyond the document's length (below
-            ``max_summary_length`` it bounds the summaries of short
-            documents).
-        decoding: a ``DecodingConfig``.
-        jit_compile: compile the search with XLA.
+    Args: those of ``Translator``; ``max_target_length`` is the most
+        tokens of a summary.
 
     Call arguments (``serve``):
         text: (B,) ``tf.string`` documents.
@@ -38,47 +30,14 @@ class Summarizer(Translator):
     'Ann will be late.'
     """
 
-    def __init__(
-        self,
-        model,
-        source_tokenizer,
-        target_tokenizer,
-        max_source_length,
-        max_summary_length,
-        extra_length=50,
-        decoding=None,
-        jit_compile=False,
-    ):
-        super().__init__(
-            model,
-            source_tokenizer,
-            target_tokenizer,
-            max_source_length,
-            max_target_length=max_summary_length,
-            extra_length=extra_length,
-            decoding=decoding,
-            jit_compile=jit_compile,
-        )
-        self.max_summary_length = max_summary_length
+    output_key = "summary"
 
-    def _serve(self, text):
-        outputs = super()._serve(join_lines(text))
-        return {"summary": outputs["translation"], "score": outputs["score"]}
-
-    def format(self, row):
-        return row["summary"]
-
-    def encode_sources(self, texts):
-        """(B, S) int32 document ids as ``serve`` reads them."""
-        return super().encode_sources([join_lines_text(text) for text in texts])
+    def prepare(self, text):
+        return join_lines(text)
 
     def summarize(self, texts, batch_size=64):
         """Summaries of ``texts`` (a list of str), in order."""
-        return [row["summary"] for row in self.predict(texts, batch_size)]
-
-    def translate_with_scores(self, texts, batch_size=64):
-        rows = self.predict(texts, batch_size)
-        return [r["summary"] for r in rows], [r["score"] for r in rows]
+        return self.translate(texts, batch_size)
 
 
 __all__ = ["Summarizer"]

@@ -57,6 +57,10 @@ class Translator(Predictor):
     ['2021-03-05']
     """
 
+    #: The key of the output text in ``serve``'s outputs and in the rows of
+    #: ``predict``.
+    output_key = "translation"
+
     def __init__(
         self,
         model,
@@ -90,9 +94,14 @@ class Translator(Predictor):
             tf.function(search, jit_compile=True) if jit_compile else search
         )
 
+    def prepare(self, text):
+        """(B,) source strings as the model reads them, in the graph: the
+        text as it is (subclasses adapt it, e.g. ``Summarizer``)."""
+        return text
+
     def _serve(self, text):
         sources, kept = truncated_ids(
-            self.source_tokenizer, text, self.max_source_length
+            self.source_tokenizer, self.prepare(text), self.max_source_length
         )
         lengths = kept + self.extra_length
         if self.max_target_length:
@@ -102,17 +111,17 @@ class Translator(Predictor):
         tokens = tf.where(blank[:, None], tf.zeros_like(tokens), tokens)
         translation = self.target_tokenizer.detokenize(tokens)
         return {
-            "translation": tf.where(blank, "", translation),
+            self.output_key: tf.where(blank, "", translation),
             "score": tf.where(blank, 0.0, tf.cast(scores, tf.float32)),
         }
 
     def format(self, row):
-        return row["translation"]
+        return row[self.output_key]
 
     def translate_with_scores(self, texts, batch_size=64):
         """``(translations, scores)`` of ``texts``, in order."""
         rows = self.predict(texts, batch_size)
-        return [r["translation"] for r in rows], [r["score"] for r in rows]
+        return [r[self.output_key] for r in rows], [r["score"] for r in rows]
 
     def translate(self, texts, batch_size=64):
         """Translations of ``texts`` (a list of str), in order."""
@@ -122,7 +131,7 @@ class Translator(Predictor):
         """(B, S) int32 source ids as ``serve`` reads them (S <= max)."""
         ids, _ = truncated_ids(
             self.source_tokenizer,
-            tf.constant(texts, tf.string),
+            self.prepare(tf.constant(texts, tf.string)),
             self.max_source_length,
         )
         return ids.numpy()

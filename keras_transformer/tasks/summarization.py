@@ -30,6 +30,7 @@ class SummarizationTask(TranslationTask):
     """
 
     name = "summarization"
+    predictor_class = Summarizer
     file_formats = ("json", "tsv")
     commands = ("predict",)
 
@@ -100,7 +101,7 @@ class SummarizationTask(TranslationTask):
             "training.max_length."
         )
 
-    def max_summary_length(self):
+    def max_output_length(self):
         """The most tokens of a generated summary:
         ``evaluation.max_summary_length``, else ``training.max_length``
         (capped by the model's learned positions)."""
@@ -110,17 +111,6 @@ class SummarizationTask(TranslationTask):
         )
         positions = self.position_limit()
         return min(limit, positions) if positions else limit
-
-    def predictor(self, model, decoding=None, max_new_tokens=100):
-        return Summarizer(
-            model,
-            self.tokenizers[0],
-            self.tokenizers[1],
-            max_source_length=self.experiment.training.max_length,
-            max_summary_length=self.max_summary_length(),
-            extra_length=self.experiment.evaluation.extra_decode_length,
-            decoding=self.decoding(decoding),
-        )
 
     source_noun = "documents"
     source_column = "document"

@@ -83,13 +83,21 @@ class TranslationTask(Task):
     def build_model(self):
         return Transformer(self.model_config())
 
+    #: The ``Translator`` class of ``predictor``.
+    predictor_class = Translator
+
+    def max_output_length(self):
+        """The most tokens of a decoded output: the model's position limit
+        (None: unlimited; the decode limit of ``Translator`` applies)."""
+        return self.position_limit()
+
     def predictor(self, model, decoding=None, max_new_tokens=100):
-        return Translator(
+        return self.predictor_class(
             model,
             self.tokenizers[0],
             self.tokenizers[1],
             max_source_length=self.experiment.training.max_length,
-            max_target_length=self.position_limit(),
+            max_target_length=self.max_output_length(),
             extra_length=self.experiment.evaluation.extra_decode_length,
             decoding=self.decoding(decoding),
         )
