@@ -2,7 +2,7 @@
 
 import functools
 
-from keras_transformer.data import datasets, pipeline, summaries
+from keras_transformer.data import datasets, summaries
 from keras_transformer.evaluation import longest_lines, summarization_metrics
 from keras_transformer.inference.summarizer import Summarizer
 from keras_transformer.tasks.translation import TranslationTask
@@ -78,21 +78,15 @@ class SummarizationTask(TranslationTask):
             return [documents + references]
         return [documents, references]
 
-    def encode(self, split_data, training):
-        """(document, summary) -> ``({"source_tokens", "target_tokens"},
-        labels)``: the document truncated to ``training.max_length``
-        tokens (start kept, EOS last); a longer summary is dropped in
+    def encode_options(self):
+        """The document's lines joined (``summaries.join_lines``) and the
+        document truncated to ``training.max_length`` tokens even in
+        training (start kept, EOS last); a longer summary is dropped in
         training and truncated in evaluation."""
-        source, target = self.tokenizers
-        return pipeline.encode_translation(
-            split_data,
-            source,
-            target,
-            self.experiment.training.max_length,
-            truncate=not training,
-            truncate_source=True,
-            source_text=summaries.join_lines,
-        )
+        return {
+            "truncate_source": True,
+            "source_text": summaries.join_lines,
+        }
 
     def empty_training_message(self, max_length):
         return (

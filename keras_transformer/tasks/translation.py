@@ -78,7 +78,13 @@ class TranslationTask(Task):
             target,
             self.experiment.training.max_length,
             truncate=not training,
+            **self.encode_options(),
         )
+
+    def encode_options(self):
+        """More ``pipeline.encode_translation`` arguments: none here (a
+        longer pair is dropped in training, truncated in evaluation)."""
+        return {}
 
     def build_model(self):
         return Transformer(self.model_config())
