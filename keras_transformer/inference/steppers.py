@@ -53,8 +53,12 @@ def _reorder_self_attention(cache, indices):
 
 
 def _repeat_cache(cache, k):
+    # "weights" (the layers' decoding weights) have no batch axis.
     return [
-        {name: tuple(_repeat(t, k) for t in kv) for name, kv in entry.items()}
+        {
+            name: kv if name == "weights" else tuple(_repeat(t, k) for t in kv)
+            for name, kv in entry.items()
+        }
         for entry in cache
     ]
 
@@ -74,11 +78,19 @@ def _parts(model, names, kind):
     ]
 
 
-def _logits(embedding, projection, states):
-    if projection is None:
-        logits = embedding(states, reverse=True)
-    else:
+def _logits_kernel(embedding, projection):
+    """The tied (D, V) output kernel, made once per search (None when the
+    model has its own output projection)."""
+    return embedding.logits_kernel() if projection is None else None
+
+
+def _logits(embedding, projection, states, kernel=None):
+    if projection is not None:
         logits = projection(states)
+    elif kernel is not None:
+        logits = ops.matmul(states, ops.cast(kernel, states.dtype))
+    else:
+        logits = embedding(states, reverse=True)
     return ops.cast(logits, "float32")
 
 
@@ -119,7 +131,15 @@ class Seq2SeqStepper:
         memory = self.encode(source_tokens)
         batch_size = ops.shape(source_tokens)[0]
         cache = self.decoder.init_cache(batch_size, max_length, memory)
-        return {"cache": cache, "source_mask": source_mask}
+        return {
+            "cache": cache,
+            "source_mask": source_mask,
+            **self._kernel_state(),
+        }
+
+    def _kernel_state(self):
+        kernel = _logits_kernel(self.target_embedding, self.output_projection)
+        return {} if kernel is None else {"logits_kernel": kernel}
 
     def prompt(self, source_tokens, bos_id):
         """The decoder's prompt: (B, 1) start tokens."""
@@ -134,9 +154,12 @@ class Seq2SeqStepper:
             padding_mask=ops.not_equal(source_tokens, self.pad_id),
         )
 
-    def logits(self, states):
-        """Vocabulary logits (float32) of decoder states."""
-        return _logits(self.target_embedding, self.output_projection, states)
+    def logits(self, states, kernel=None):
+        """Vocabulary logits (float32) of decoder states (``kernel``: the
+        state's ``"logits_kernel"``, when there is one)."""
+        return _logits(
+            self.target_embedding, self.output_projection, states, kernel
+        )
 
     def step(self, tokens, state, index):
         """Runs the decoder on ``tokens`` (B, 1) at position ``index``."""
@@ -147,13 +170,15 @@ class Seq2SeqStepper:
             cache=state["cache"],
             cache_update_index=index,
         )
-        return self.logits(states)[:, -1], dict(state, cache=cache)
+        logits = self.logits(states, state.get("logits_kernel"))
+        return logits[:, -1], dict(state, cache=cache)
 
     def repeat(self, state, k):
-        return {
-            "cache": _repeat_cache(state["cache"], k),
-            "source_mask": _repeat(state["source_mask"], k),
-        }
+        return dict(
+            state,
+            cache=_repeat_cache(state["cache"], k),
+            source_mask=_repeat(state["source_mask"], k),
+        )
 
     def reorder(self, state, indices):
         cache = _reorder_self_attention(state["cache"], indices)
@@ -186,21 +211,32 @@ class LanguageModelStepper:
     def start(self, inputs, batch_size, max_length):
         """An empty cache for ``batch_size`` rows of ``max_length`` tokens."""
         del inputs  # the prompt is fed token by token
-        return {"cache": self.decoder.init_cache(batch_size, max_length)}
+        state = {"cache": self.decoder.init_cache(batch_size, max_length)}
+        kernel = _logits_kernel(self.embedding, self.output_projection)
+        if kernel is not None:
+            state["logits_kernel"] = kernel
+        return state
 
     def step(self, tokens, state, index):
         embedded = self.embedding(tokens, start_index=index)
         states, cache = self.decoder(
             embedded, cache=state["cache"], cache_update_index=index
         )
-        logits = _logits(self.embedding, self.output_projection, states)
-        return logits[:, -1], {"cache": cache}
+        logits = _logits(
+            self.embedding,
+            self.output_projection,
+            states,
+            state.get("logits_kernel"),
+        )
+        return logits[:, -1], dict(state, cache=cache)
 
     def repeat(self, state, k):
-        return {"cache": _repeat_cache(state["cache"], k)}
+        return dict(state, cache=_repeat_cache(state["cache"], k))
 
     def reorder(self, state, indices):
-        return {"cache": _reorder_self_attention(state["cache"], indices)}
+        return dict(
+            state, cache=_reorder_self_attention(state["cache"], indices)
+        )
 
 
 def stepper_for(model, pad_id=PAD_ID):

@@ -60,3 +60,46 @@ def scaled_dot_product_attention(
         attended = keras.random.dropout(weights, dropout_rate, seed=seed)
     outputs = ops.matmul(attended, ops.cast(value, dtype))
     return outputs, weights
+
+
+def fused_dot_product_attention(query, key, value, mask=None):
+    """The outputs of ``scaled_dot_product_attention``, from
+    ``keras.ops.dot_product_attention`` (one fused kernel where the backend
+    has one, e.g. cuDNN flash attention with JAX on a GPU).
+
+    Inputs are token-major, as the projections make them. The mask keeps
+    this module's meaning: a query row whose keys are all masked gets a
+    zero output (the Keras op would average every value).
+
+    Args:
+        query: (B, T, N, H) queries.
+        key: (B, S, N, H) keys.
+        value: (B, S, N, H) values (the Keras op needs Hv == H).
+        mask: optional boolean mask broadcastable to (B, N, T, S); True
+            means the query may attend to that key.
+
+    Returns:
+        (B, T, N, H) outputs in the dtype of ``query``.
+
+    Example:
+
+    >>> q = k = v = np.random.rand(2, 5, 4, 16).astype("float32")
+    >>> fused_dot_product_attention(q, k, v).shape
+    (2, 5, 4, 16)
+    """
+    if mask is not None:
+        mask = ops.cast(mask, "bool")
+        while len(mask.shape) < 4:
+            mask = ops.expand_dims(mask, 0)
+    # Scaled before the product, as in scaled_dot_product_attention: the
+    # Keras op scales the float16 logits only after computing them.
+    scale = ops.cast(1.0 / math.sqrt(query.shape[-1]), query.dtype)
+    outputs = ops.dot_product_attention(
+        ops.multiply(query, scale), key, value, mask=mask, scale=1.0
+    )
+    if mask is None:
+        return outputs
+    # (B|1, N|1, T|1) -> (B|1, T|1, N|1, 1): does the row see any key?
+    attends = ops.transpose(ops.any(mask, axis=-1), (0, 2, 1))
+    attends = ops.expand_dims(attends, -1)
+    return ops.where(attends, outputs, ops.zeros_like(outputs))

@@ -5,7 +5,15 @@ from keras import ops
 
 from keras_transformer.layers import masking
 from keras_transformer.layers import validation as check
-from keras_transformer.layers.attention import scaled_dot_product_attention
+from keras_transformer.layers.attention import (
+    fused_dot_product_attention,
+    scaled_dot_product_attention,
+)
+
+
+def _heads_first(tensor):
+    """(B, T, N, H) -> (B, N, T, H)."""
+    return ops.transpose(tensor, (0, 2, 1, 3))
 
 
 def clone_initializer(initializer):
@@ -46,6 +54,12 @@ class MultiHeadAttention(keras.layers.Layer):
         kernel_initializer: initializer of the projection kernels.
         bias_initializer: initializer of the projection biases.
         seed: seed of the attention dropout.
+        fused_attention: when a call needs neither the attention weights
+            nor dropout on them, uses no cache and ``value_dim == key_dim``,
+            compute it with
+            ``keras.ops.dot_product_attention`` (cuDNN flash attention on a
+            GPU with JAX); False: always the explicit softmax(Q K^T) V.
+            Both give the same outputs, masks included.
         **kwargs: base layer arguments (``name``, ``dtype``, ...).
 
     Call arguments:
@@ -63,12 +77,17 @@ class MultiHeadAttention(keras.layers.Layer):
             ``cache_update_index + i`` with a cache).
         return_attention_scores: also return the (B, N, T, S) weights.
         training: whether dropout is active.
-        cache: tuple ``(key_cache, value_cache)`` of shapes (B, S, N, H)
-            and (B, S, N, Hv), from ``init_cache`` or
+        cache: tuple ``(key_cache, value_cache)`` of shapes (B, N, S, H)
+            and (B, N, S, Hv) (heads first, the layout the attention
+            products read, so no step transposes a cache), from
+            ``init_cache`` or
             ``compute_key_value``.
         cache_update_index: int or scalar tensor, the position of the first
             query; the new keys/values are written there and cache slots
             after the last written one are masked.
+        decoding_weights: optional dict from ``decoding_weights()``: the
+            same projections as 2-D kernels, made once before a decoding
+            loop (faster under XLA on CPU; the outputs are unchanged).
 
     Returns:
         ``outputs`` (B, T, D); then ``scores`` (B, N, T, S) when
@@ -96,9 +115,11 @@ class MultiHeadAttention(keras.layers.Layer):
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         seed=None,
+        fused_attention=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.fused_attention = bool(fused_attention)
         self.supports_masking = True
         self.num_heads = check.positive_int("num_heads", num_heads)
         self.key_dim = check.positive_int("key_dim", key_dim)
@@ -174,12 +195,12 @@ class MultiHeadAttention(keras.layers.Layer):
         """Zero key/value cache for ``max_length`` positions.
 
         Returns:
-            ``(key_cache, value_cache)`` of shapes (B, L, N, H) and
-            (B, L, N, Hv) in the compute dtype.
+            ``(key_cache, value_cache)`` of shapes (B, N, L, H) and
+            (B, N, L, Hv) in the compute dtype.
         """
         self._require_built("init_cache")
         dtype = self.compute_dtype
-        shape = (batch_size, max_length, self.num_heads)
+        shape = (batch_size, self.num_heads, max_length)
         return (
             ops.zeros(shape + (self.key_dim,), dtype=dtype),
             ops.zeros(shape + (self.value_dim,), dtype=dtype),
@@ -189,11 +210,102 @@ class MultiHeadAttention(keras.layers.Layer):
         """Projects ``value`` (and ``key``) once, for a read-only cache.
 
         Returns:
-            ``(keys, values)`` of shapes (B, S, N, H) and (B, S, N, Hv).
+            ``(keys, values)`` of shapes (B, N, S, H) and (B, N, S, Hv).
         """
         self._require_built("compute_key_value")
         key = value if key is None else key
-        return self.key_dense(key), self.value_dense(value)
+        return (
+            _heads_first(self.key_dense(key)),
+            _heads_first(self.value_dense(value)),
+        )
+
+    def decoding_weights(self, fuse_qkv=False):
+        """The projections as 2-D kernels, made once before a decoding loop.
+
+        The layer keeps the weight layout of Keras' MultiHeadAttention
+        (e.g. a (D, N, H) query kernel). Inside a compiled decoding loop a
+        3-D kernel is reshaped at every step, and XLA on CPU then fuses that
+        reshape (and the layer norm before it) into a slow loop around the
+        one-token matrix-vector product. These 2-D copies, made once outside
+        the loop and passed back through ``call(decoding_weights=...)``,
+        give the same outputs with plain matrix products.
+
+        Args:
+            fuse_qkv: one (D, N*(2H + Hv)) kernel that projects a token to
+                its query, key and value at once (self-attention, where all
+                three come from the same input).
+
+        Returns:
+            A dict of compute-dtype tensors: ``"qkv"`` (with ``fuse_qkv``)
+            or ``"query"``, and ``"output"`` (N*Hv, D); each with a
+            ``"..._bias"`` entry when the layer has biases.
+
+        Example:
+
+        >>> weights = mha.decoding_weights(fuse_qkv=True)
+        >>> y, cache = mha(x, x, cache=cache, cache_update_index=i,
+        ...                decoding_weights=weights)
+        """
+        self._require_built("decoding_weights")
+        dtype = self.compute_dtype
+        denses = [self.query_dense]
+        if fuse_qkv:
+            denses += [self.key_dense, self.value_dense]
+        kernels, biases = [], []
+        for dense in denses:
+            kernel = ops.cast(dense.kernel, dtype)
+            kernels.append(ops.reshape(kernel, (kernel.shape[0], -1)))
+            if self.use_bias:
+                biases.append(ops.reshape(ops.cast(dense.bias, dtype), (-1,)))
+        name = "qkv" if fuse_qkv else "query"
+        weights = {name: ops.concatenate(kernels, axis=1)}
+        if self.use_bias:
+            weights[f"{name}_bias"] = ops.concatenate(biases, axis=0)
+        output = ops.cast(self.output_dense.kernel, dtype)
+        weights["output"] = ops.reshape(output, (-1, output.shape[-1]))
+        if self.use_bias:
+            weights["output_bias"] = ops.cast(self.output_dense.bias, dtype)
+        return weights
+
+    def _packed_projection(self, inputs, weights, name, sizes):
+        """``inputs`` (B, T, D) through the 2-D kernel ``weights[name]``,
+        split into (B, T, N, size) heads, one for each of ``sizes``."""
+        outputs = ops.matmul(inputs, weights[name])
+        if f"{name}_bias" in weights:
+            outputs = outputs + weights[f"{name}_bias"]
+        shape = tuple(ops.shape(inputs)[:2])
+        heads, start = [], 0
+        for size in sizes:
+            width = self.num_heads * size
+            part = outputs[..., start : start + width]
+            heads.append(ops.reshape(part, shape + (self.num_heads, size)))
+            start += width
+        return heads
+
+    def _output_projection(self, outputs, weights):
+        """(B, T, N, Hv) attention outputs to (B, T, D)."""
+        if weights is None:
+            return self.output_dense(outputs)
+        shape = tuple(ops.shape(outputs)[:2])
+        outputs = ops.reshape(
+            outputs, shape + (self.num_heads * self.value_dim,)
+        )
+        outputs = ops.matmul(outputs, weights["output"])
+        if "output_bias" in weights:
+            outputs = outputs + weights["output_bias"]
+        return outputs
+
+    def _can_fuse(self, heads_first, return_attention_scores, training):
+        """Whether ``keras.ops.dot_product_attention`` may compute this call:
+        no weights to return, no dropout on them, no cache."""
+        dropout = bool(training) and self.dropout > 0
+        return (
+            self.fused_attention
+            and self.value_dim == self.key_dim  # as the Keras op requires
+            and not heads_first
+            and not return_attention_scores
+            and not dropout
+        )
 
     def _require_built(self, what):
         if not self.built:
@@ -216,6 +328,7 @@ class MultiHeadAttention(keras.layers.Layer):
         training=None,
         cache=None,
         cache_update_index=None,
+        decoding_weights=None,
     ):
         if value is None and (cache is None or cache_update_index is not None):
             raise ValueError(
@@ -223,9 +336,33 @@ class MultiHeadAttention(keras.layers.Layer):
                 "when `cache` holds precomputed keys/values (and no "
                 "`cache_update_index` is given)."
             )
+        fused = decoding_weights is not None and "qkv" in decoding_weights
+        if fused and (cache_update_index is None or key is not None):
+            raise ValueError(
+                f"Layer '{self.name}': `decoding_weights` with a fused "
+                "'qkv' kernel project keys and values from `query`, so they "
+                "need a `cache` with `cache_update_index` and no separate "
+                "`key` (self-attention decoding). Use "
+                "`decoding_weights(fuse_qkv=False)` otherwise."
+            )
         query_length = ops.shape(query)[1]
-        q = self.query_dense(query)
+        if fused:
+            q, new_k, new_v = self._packed_projection(
+                query,
+                decoding_weights,
+                "qkv",
+                (self.key_dim, self.key_dim, self.value_dim),
+            )
+        elif decoding_weights is not None:
+            (q,) = self._packed_projection(
+                query, decoding_weights, "query", (self.key_dim,)
+            )
+        else:
+            q = self.query_dense(query)
+        # Caches hold (B, N, S, H) keys and values: heads first, as the
+        # attention products read them. Projected ones are (B, S, N, H).
         key_padding = None
+        heads_first = cache is not None
         if cache is None:
             k = self.key_dense(value if key is None else key)
             v = self.value_dense(value)
@@ -235,20 +372,24 @@ class MultiHeadAttention(keras.layers.Layer):
             key_padding = masking.logical_and(value_mask, key_mask)
         else:
             key_cache, value_cache = cache
-            start = [0, cache_update_index, 0, 0]
-            new_k = self.key_dense(value if key is None else key)
-            new_v = self.value_dense(value)
+            start = [0, 0, cache_update_index, 0]
+            if not fused:
+                new_k = self.key_dense(value if key is None else key)
+                new_v = self.value_dense(value)
             k = ops.slice_update(
-                key_cache, start, ops.cast(new_k, key_cache.dtype)
+                key_cache, start, ops.cast(_heads_first(new_k), key_cache.dtype)
             )
             v = ops.slice_update(
-                value_cache, start, ops.cast(new_v, value_cache.dtype)
+                value_cache,
+                start,
+                ops.cast(_heads_first(new_v), value_cache.dtype),
             )
             cache = (k, v)
-        key_length = k.shape[1] if k.shape[1] is not None else ops.shape(k)[1]
+        axis = 2 if heads_first else 1
+        key_length = k.shape[axis] or ops.shape(k)[axis]
         if key_padding is not None:
             key_padding = masking.check_padding_mask(
-                key_padding, "value_mask", (query.shape[0], k.shape[1])
+                key_padding, "value_mask", (query.shape[0], k.shape[axis])
             )
         attention_mask = masking.check_attention_mask(
             attention_mask,
@@ -279,16 +420,23 @@ class MultiHeadAttention(keras.layers.Layer):
             mask = masking.logical_and(mask, filled)
         if mask is not None:
             mask = ops.expand_dims(mask, 1)  # (B, 1, T, S): shared by heads
-        outputs, scores = scaled_dot_product_attention(
-            ops.transpose(q, (0, 2, 1, 3)),
-            ops.transpose(ops.cast(k, q.dtype), (0, 2, 1, 3)),
-            ops.transpose(ops.cast(v, q.dtype), (0, 2, 1, 3)),
-            mask=mask,
-            dropout_rate=self.dropout,
-            seed=self.seed_generator,
-            training=training,
-        )
-        outputs = self.output_dense(ops.transpose(outputs, (0, 2, 1, 3)))
+        k, v = ops.cast(k, q.dtype), ops.cast(v, q.dtype)
+        if self._can_fuse(heads_first, return_attention_scores, training):
+            outputs = fused_dot_product_attention(q, k, v, mask=mask)
+        else:
+            if not heads_first:
+                k, v = _heads_first(k), _heads_first(v)
+            outputs, scores = scaled_dot_product_attention(
+                _heads_first(q),
+                k,
+                v,
+                mask=mask,
+                dropout_rate=self.dropout,
+                seed=self.seed_generator,
+                training=training,
+            )
+            outputs = ops.transpose(outputs, (0, 2, 1, 3))
+        outputs = self._output_projection(outputs, decoding_weights)
         results = (outputs,)
         if return_attention_scores:
             results += (scores,)
@@ -323,6 +471,7 @@ class MultiHeadAttention(keras.layers.Layer):
                     self.bias_initializer
                 ),
                 "seed": self.seed,
+                "fused_attention": self.fused_attention,
             }
         )
         return config

@@ -121,6 +121,18 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         """The (V, D) token embedding matrix."""
         return self.token_embedding.embeddings
 
+    def logits_kernel(self, dtype=None):
+        """The (D, V) kernel of ``reverse=True``: the embedding matrix
+        transposed, in ``dtype`` (default: the compute dtype).
+
+        A decoding loop makes it once (``logits = states @ kernel``) instead
+        of transposing the matrix at every step.
+        """
+        kernel = ops.cast(
+            self.token_embedding.embeddings, dtype or self.compute_dtype
+        )
+        return ops.transpose(kernel)
+
     def call(self, inputs, start_index=0, reverse=False, training=None):
         if reverse:
             if inputs.shape[-1] != self.d_model:
@@ -129,8 +141,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
                     f"of size d_model={self.d_model}. Received: "
                     f"inputs.shape={tuple(inputs.shape)}"
                 )
-            kernel = ops.cast(self.token_embedding.embeddings, inputs.dtype)
-            return ops.matmul(inputs, ops.transpose(kernel))
+            return ops.matmul(inputs, self.logits_kernel(inputs.dtype))
         if len(inputs.shape) != 2:
             raise ValueError(
                 f"Layer '{self.name}' expects (batch, length) token ids. "

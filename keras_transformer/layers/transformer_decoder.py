@@ -122,15 +122,18 @@ class TransformerDecoder(TransformerBlock):
                 encoder_padding_mask=encoder_padding_mask,
                 attention_mask=attention_mask,
                 use_causal_mask=use_causal_mask,
-                return_attention_scores=True,
+                return_attention_scores=return_attention_scores,
                 training=training,
                 cache=None if cache is None else cache[index],
                 cache_update_index=cache_update_index,
             )
-            x, scores = results[0], results[1]
-            all_scores.append(scores)
+            if not isinstance(results, tuple):
+                results = (results,)
+            x = results[0]
+            if return_attention_scores:
+                all_scores.append(results[1])
             if cache is not None:
-                new_cache.append(results[2])
+                new_cache.append(results[-1])
         if self.final_norm is not None:
             x = self.final_norm(x)
         results = (x,)

@@ -94,8 +94,10 @@ class TransformerDecoderLayer(TransformerBlock):
                 keys/values are projected here, once.
 
         Returns:
-            ``{"self_attention": (k, v)}``, plus ``"cross_attention"`` with
-            cross-attention.
+            ``{"self_attention": (k, v), "weights": {...}}``, plus
+            ``"cross_attention"`` with cross-attention. ``"weights"`` holds
+            each attention's ``decoding_weights()``, made here once so that
+            a decoding loop does not reshape kernels at every step.
         """
         if not self.built:
             raise ValueError(
@@ -105,7 +107,12 @@ class TransformerDecoderLayer(TransformerBlock):
         cache = {
             "self_attention": self.self_attention.init_cache(
                 batch_size, max_length
-            )
+            ),
+            "weights": {
+                "self_attention": self.self_attention.decoding_weights(
+                    fuse_qkv=True
+                )
+            },
         }
         if self.has_cross_attention:
             if encoder_outputs is None:
@@ -115,6 +122,9 @@ class TransformerDecoderLayer(TransformerBlock):
                 )
             cache["cross_attention"] = self.cross_attention.compute_key_value(
                 encoder_outputs
+            )
+            cache["weights"]["cross_attention"] = (
+                self.cross_attention.decoding_weights()
             )
         return cache
 
@@ -156,8 +166,20 @@ class TransformerDecoderLayer(TransformerBlock):
             inputs.shape[:2],
         )
         self_cache = None if cache is None else cache["self_attention"]
-        new_cache = {}
+        weights = {} if cache is None else cache.get("weights", {})
+        new_cache = {} if cache is None or not weights else {"weights": weights}
         scores = {}
+
+        def unpack(results, name, cached):
+            """(outputs, scores or None); keeps the updated cache."""
+            # The weights are computed only when asked for, so that the
+            # attention may run fused (see MultiHeadAttention).
+            if not isinstance(results, tuple):
+                results = (results,)
+            if cached:
+                new_cache[name] = results[-1]
+            scores = results[1] if return_attention_scores else None
+            return results[0], scores
 
         def self_attend(x):
             if cache is not None and cache_update_index is None:
@@ -172,14 +194,13 @@ class TransformerDecoderLayer(TransformerBlock):
                 value_mask=None if cache is not None else padding_mask,
                 attention_mask=attention_mask,
                 use_causal_mask=use_causal_mask,
-                return_attention_scores=True,
+                return_attention_scores=return_attention_scores,
                 training=training,
                 cache=self_cache,
                 cache_update_index=cache_update_index,
+                decoding_weights=weights.get("self_attention"),
             )
-            if cache is not None:
-                new_cache["self_attention"] = results[2]
-            return results[0], results[1]
+            return unpack(results, "self_attention", self_cache is not None)
 
         x, scores["self_attention"] = self._residual(
             inputs,
@@ -199,13 +220,14 @@ class TransformerDecoderLayer(TransformerBlock):
                     encoder_outputs,
                     query_mask=padding_mask,
                     value_mask=source_mask,
-                    return_attention_scores=True,
+                    return_attention_scores=return_attention_scores,
                     training=training,
                     cache=cross_cache,
+                    decoding_weights=weights.get("cross_attention"),
                 )
-                if cross_cache is not None:
-                    new_cache["cross_attention"] = results[2]
-                return results[0], results[1]
+                return unpack(
+                    results, "cross_attention", cross_cache is not None
+                )
 
             x, scores["cross_attention"] = self._residual(
                 x,

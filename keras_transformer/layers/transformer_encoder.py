@@ -71,14 +71,16 @@ class TransformerEncoder(TransformerBlock):
         x = inputs
         all_scores = []
         for layer in self.encoder_layers:
-            x, scores = layer(
+            x = layer(
                 x,
                 padding_mask=padding_mask,
                 attention_mask=attention_mask,
-                return_attention_scores=True,
+                return_attention_scores=return_attention_scores,
                 training=training,
             )
-            all_scores.append(scores)
+            if return_attention_scores:
+                x, scores = x
+                all_scores.append(scores)
         if self.final_norm is not None:
             x = self.final_norm(x)
         return (x, all_scores) if return_attention_scores else x

@@ -80,15 +80,18 @@ class TransformerEncoderLayer(TransformerBlock):
         )
 
         def attend(x):
-            return self.self_attention(
+            # The weights are computed only when asked for, so that the
+            # attention may run fused (see MultiHeadAttention).
+            results = self.self_attention(
                 x,
                 x,
                 query_mask=padding_mask,
                 value_mask=padding_mask,
                 attention_mask=attention_mask,
-                return_attention_scores=True,
+                return_attention_scores=return_attention_scores,
                 training=training,
             )
+            return results if return_attention_scores else (results, None)
 
         x, scores = self._residual(
             inputs,

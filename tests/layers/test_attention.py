@@ -1,6 +1,7 @@
 import numpy as np
 
 from keras_transformer.layers import scaled_dot_product_attention
+from keras_transformer.layers.attention import fused_dot_product_attention
 from tests import reference
 
 
@@ -48,4 +49,27 @@ def test_dropout_only_when_training():
     )
     assert not np.allclose(plain, dropped)
     # The returned weights are those before dropout.
-    np.testing.assert_allclose(weights.numpy().sum(-1), 1, atol=1e-6)
+    np.testing.assert_allclose(np.array(weights).sum(-1), 1, atol=1e-6)
+
+
+def test_fused_attention_matches_numpy_with_fully_masked_rows():
+    rng = np.random.default_rng(1)
+    # Token-major (B, T, N, H) inputs, as the projections make them.
+    q = rng.normal(size=(2, 5, 3, 4)).astype("float32")
+    k = rng.normal(size=(2, 6, 3, 4)).astype("float32")
+    v = rng.normal(size=(2, 6, 3, 4)).astype("float32")
+    mask = rng.random((2, 1, 5, 6)) > 0.3
+    mask[0, 0, 2] = False  # one query that may attend to nothing
+    mask[1] = False  # an example whose queries see nothing
+    outputs = np.array(fused_dot_product_attention(q, k, v, mask=mask))
+    heads_first = [np.transpose(x, (0, 2, 1, 3)) for x in (q, k, v)]
+    expected, _ = reference.attention(*heads_first, mask)
+    expected = np.transpose(expected, (0, 2, 1, 3))
+    np.testing.assert_allclose(outputs, expected, atol=1e-5)
+    assert np.all(outputs[0, 2] == 0) and np.all(outputs[1] == 0)
+    # Without a mask it is plain attention.
+    plain = np.array(fused_dot_product_attention(q, k, v))
+    expected, _ = reference.attention(*heads_first)
+    np.testing.assert_allclose(
+        plain, np.transpose(expected, (0, 2, 1, 3)), atol=1e-5
+    )

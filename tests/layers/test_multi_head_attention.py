@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 from keras_transformer.layers import MultiHeadAttention
+from keras_transformer.layers import multi_head_attention as mha_module
 from tests.test_case import run_layer_test
 
 B, T, S, D = 2, 5, 7, 16
@@ -319,3 +320,116 @@ def test_bad_masks_name_the_argument():
         layer(query)
     with pytest.raises(ValueError, match="query"):
         MultiHeadAttention(2, 8)(np.ones((2, 3), "float32"), np.ones((2, 3)))
+
+
+def _fused_and_explicit(policy="float32", self_attention=False, **kwargs):
+    query, value, _ = _data()
+    value = query if self_attention else value
+    fused = MultiHeadAttention(2, 8, dtype=policy, **kwargs)
+    explicit = MultiHeadAttention(
+        2, 8, dtype=policy, fused_attention=False, **kwargs
+    )
+    fused(query, value)
+    explicit(query, value)
+    explicit.set_weights(fused.get_weights())
+    return fused, explicit
+
+
+@pytest.mark.parametrize(
+    "masks",
+    ["none", "causal", "padding", "attention_mask"],
+)
+def test_fused_path_matches_explicit_path(masks, monkeypatch):
+    query, value, _ = _data()
+    kwargs = {}
+    if masks == "causal":
+        value = query
+        kwargs["use_causal_mask"] = True
+    elif masks == "padding":
+        value_mask = np.ones((B, S), bool)
+        value_mask[0, 4:] = False
+        value_mask[1] = False  # nothing to attend to: zero outputs
+        kwargs["value_mask"] = value_mask
+    elif masks == "attention_mask":
+        attention_mask = np.random.default_rng(2).random((B, T, S)) > 0.4
+        attention_mask[0, 1] = False
+        kwargs["attention_mask"] = attention_mask
+    fused, explicit = _fused_and_explicit(self_attention=masks == "causal")
+    calls = []
+    real = mha_module.fused_dot_product_attention
+    monkeypatch.setattr(
+        mha_module,
+        "fused_dot_product_attention",
+        lambda *a, **k: calls.append(1) or real(*a, **k),
+    )
+    expected = np.array(explicit(query, value, **kwargs))
+    assert not calls  # fused_attention=False never takes the fused path
+    outputs = np.array(fused(query, value, **kwargs))
+    assert calls  # ... and the default does when no weights are asked for
+    np.testing.assert_allclose(outputs, expected, atol=1e-5)
+    # Asking for the weights (or training with attention dropout) takes
+    # the explicit path, with the same outputs.
+    calls.clear()
+    with_scores, _ = fused(query, value, return_attention_scores=True, **kwargs)
+    assert not calls
+    np.testing.assert_allclose(with_scores, expected, atol=1e-5)
+
+
+def test_fused_path_in_half_precision_keeps_masked_rows_zero():
+    query, value, _ = _data()
+    mask = np.ones((B, T, S), bool)
+    mask[0, 1] = False
+    mask[1] = False
+    for policy in ("mixed_float16", "mixed_bfloat16"):
+        fused, explicit = _fused_and_explicit(policy)
+        outputs = np.array(
+            fused(query * 100, value * 100, attention_mask=mask), "float32"
+        )
+        expected = np.array(
+            explicit(query * 100, value * 100, attention_mask=mask), "float32"
+        )
+        assert np.all(np.isfinite(outputs))
+        assert np.all(outputs[1] == np.array(fused.output_dense.bias))
+        np.testing.assert_allclose(outputs, expected, rtol=2e-2, atol=2e-1)
+
+
+def test_decoding_weights_give_the_same_cached_steps():
+    query, value, _ = _data()
+    layer = MultiHeadAttention(4, 8)
+    layer(query, query)
+    packed = layer.decoding_weights(fuse_qkv=True)
+    assert packed["qkv"].shape == (D, 4 * (8 + 8 + 8))
+    plain_cache = packed_cache = layer.init_cache(B, T)
+    for index in range(T):
+        step = query[:, index : index + 1]
+        plain, plain_cache = layer(
+            step,
+            step,
+            use_causal_mask=True,
+            cache=plain_cache,
+            cache_update_index=index,
+        )
+        fast, packed_cache = layer(
+            step,
+            step,
+            use_causal_mask=True,
+            cache=packed_cache,
+            cache_update_index=index,
+            decoding_weights=packed,
+        )
+        np.testing.assert_allclose(fast, plain, atol=1e-5)
+    for fast, plain in zip(packed_cache, plain_cache):
+        np.testing.assert_allclose(fast, plain, atol=1e-5)
+    # Cross-attention over precomputed keys/values: the query kernel only.
+    cross = MultiHeadAttention(2, 8)
+    expected = cross(query, value)
+    memory = cross.compute_key_value(value)
+    outputs, _ = cross(
+        query,
+        None,
+        cache=memory,
+        decoding_weights=cross.decoding_weights(),
+    )
+    np.testing.assert_allclose(outputs, expected, atol=1e-5)
+    with pytest.raises(ValueError, match="fuse_qkv=False"):
+        layer(query, query, decoding_weights=packed)

@@ -114,6 +114,11 @@ def test_reverse_gives_tied_logits():
         3,
         20,
     )
+    # The kernel a decoding loop makes once gives the same logits.
+    np.testing.assert_allclose(
+        states @ np.array(layer.logits_kernel()), logits, atol=1e-5
+    )
+    assert layer.logits_kernel().shape == (16, 20)
 
 
 def test_mask_zero_produces_an_implicit_mask():
