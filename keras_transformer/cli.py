@@ -304,9 +304,11 @@ def _main(args):
 
 
 def _run(args):
+    from keras_transformer import backend
     from keras_transformer.experiment import load_experiment
     from keras_transformer.training.train import train_and_evaluate
 
+    backend.keep_tensorflow_off_accelerators()
     if args.command == "train":
         experiment = load_experiment(args.config, args.set)
         _print_metrics(dict(train_and_evaluate(experiment, args.workdir)))
@@ -379,6 +381,7 @@ def _parse_inputs(predictor, texts, what):
 
 
 def _predict(args):
+    from keras_transformer.backend import eager_predictors
     from keras_transformer.errors import ConfigError, RunError
     from keras_transformer.run import load_finished, read_experiment
 
@@ -416,7 +419,8 @@ def _predict(args):
         texts, problems = _read_lines(sys.stdin.buffer)
     texts = _parse_inputs(predictor, texts, "argument" if args.text else "line")
     valid = [text for text in texts if text is not None]
-    rows = iter(predictor.predict(valid, batch_size=args.batch_size))
+    with eager_predictors():
+        rows = iter(predictor.predict(valid, batch_size=args.batch_size))
     lines = []
     for text in texts:
         if text is None:
@@ -440,9 +444,9 @@ def _predict(args):
             save_attention_heatmap,
         )
 
-        save_attention_heatmap(
-            *predictor.cross_attention(valid[0]), path=args.attention
-        )
+        with eager_predictors():
+            attention = predictor.cross_attention(valid[0])
+        save_attention_heatmap(*attention, path=args.attention)
         print(f"cross-attention of the first input: {args.attention}")
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
@@ -464,9 +468,10 @@ def _check_output(path):
 
 
 def _export(args):
-    from keras_transformer.export.saved_model import export_run
+    from keras_transformer.export.saved_model import check_backend, export_run
     from keras_transformer.run import read_experiment
 
+    check_backend()
     experiment = read_experiment(args.workdir)
     result = export_run(
         args.workdir,

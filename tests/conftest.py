@@ -12,13 +12,14 @@ import pytest  # noqa: E402
 from tests.generated import MASKED_LM, counting_lines  # noqa: E402
 
 # Modules whose tests each take a minute or more (notebook kernels, command
-# lines in subprocesses, several processes training together).
+# lines in subprocesses, several processes training together, JAX).
 _LONGEST_FIRST = (
     "test_notebooks.py",
     "test_readme.py",
     "test_multi_worker_fix.py",
     "test_faults.py",
     "test_distribute.py",
+    "test_jax_backend.py",
 )
 
 

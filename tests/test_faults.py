@@ -73,8 +73,12 @@ def _command(*args):
     return [sys.executable, "-m", "keras_transformer", *args]
 
 
-def _run(*args, prefix=None, stdin=None):
-    """Runs the CLI (or ``python -c prefix`` then the CLI) to completion."""
+def _run(*args, prefix=None, stdin=None, env=None):
+    """Runs the CLI (or ``python -c prefix`` then the CLI) to completion.
+
+    Args:
+        env: more environment variables (e.g. ``KERAS_BACKEND``).
+    """
     command = _command(*args)
     if prefix is not None:
         command = [
@@ -88,7 +92,7 @@ def _run(*args, prefix=None, stdin=None):
         capture_output=True,
         text=stdin is None or isinstance(stdin, str),
         input=stdin,
-        env=ENV,
+        env=dict(ENV, **(env or {})),
         timeout=600,
     )
 

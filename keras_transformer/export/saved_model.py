@@ -32,7 +32,7 @@ import time
 
 import tensorflow as tf
 
-from keras_transformer import run
+from keras_transformer import backend, run
 from keras_transformer.errors import ConfigError, RunError
 
 
@@ -45,6 +45,15 @@ def _next_version(export_dir):
         if name.isdigit()
     ]
     return max(versions, default=0) + 1
+
+
+def check_backend():
+    """Refuses to export under another backend than TensorFlow.
+
+    Raises:
+        ConfigError: naming the fix (``KERAS_BACKEND=tensorflow``).
+    """
+    backend.require_tensorflow("export (a SavedModel is a TensorFlow graph)")
 
 
 def server_for_run(workdir, decoding=None, max_new_tokens=100):
@@ -76,7 +85,9 @@ def export_run(
         A dict with ``path``, ``version``, ``bytes`` and ``seconds``.
 
     Raises:
-        ConfigError: ``version`` is not a positive integer.
+        ConfigError: ``version`` is not a positive integer, or the Keras
+            backend is not TensorFlow (a run trained under JAX exports
+            under TensorFlow).
         RunError: ``workdir`` holds no finished run, ``export_dir`` is not
             a writable directory, or the version exists.
 
@@ -85,6 +96,7 @@ def export_run(
     >>> export_run("runs/demo", "exports/demo")["path"]
     'exports/demo/1'
     """
+    check_backend()
     if version is not None and (
         isinstance(version, bool) or not isinstance(version, int) or version < 1
     ):

@@ -55,8 +55,8 @@ class MultiHeadAttention(keras.layers.Layer):
         bias_initializer: initializer of the projection biases.
         seed: seed of the attention dropout.
         fused_attention: when a call needs neither the attention weights
-            nor dropout on them, uses no cache and ``value_dim == key_dim``,
-            compute it with
+            nor dropout on them, uses no cache and ``value_dim == key_dim``
+            (and the compute dtype is not float16), compute it with
             ``keras.ops.dot_product_attention`` (cuDNN flash attention on a
             GPU with JAX); False: always the explicit softmax(Q K^T) V.
             Both give the same outputs, masks included.
@@ -302,6 +302,8 @@ class MultiHeadAttention(keras.layers.Layer):
         return (
             self.fused_attention
             and self.value_dim == self.key_dim  # as the Keras op requires
+            # JAX on a CPU has no float16 x float16 -> float32 product.
+            and self.compute_dtype != "float16"
             and not heads_first
             and not return_attention_scores
             and not dropout

@@ -12,6 +12,12 @@ full disk, an error in the final evaluation) resumes from the last complete
 checkpoint, losing at most the steps since then. A finished run is not
 trained again; rerunning it with more ``training.steps`` trains on. One
 trainer at a time may use a run directory (``run.RunLock``).
+
+The model trains under the Keras backend of ``KERAS_BACKEND``: TensorFlow
+(the default) or JAX (one device, XLA always on; ``distribute``). The data
+pipeline, the checkpoints and the run directory are the same under both: a
+run of either resumes and evaluates under either, and exports under
+TensorFlow (``keras_transformer.backend``).
 """
 
 import csv
@@ -451,6 +457,10 @@ def evaluate(workdir, split="test", verbose=1, decoding=None):
         The metrics dict, with ``outputs``: the paths written.
     """
     task, model = run.load_finished(workdir)
+    # The stored setting is that of the backend and device that trained.
+    model.jit_compile = distribute.resolve_jit_compile(
+        task.experiment.training.jit_compile
+    )
     eval_dir = run.path(workdir, run.EVAL_DIR)
     run.check_writable(eval_dir, "write the evaluation")
     splits = task.load_splits()
