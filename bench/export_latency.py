@@ -1,0 +1,164 @@
+"""Serving latency: a run's SavedModel loaded and called in a fresh process.
+
+Exports the run (``keras_transformer.export.export_run``, the run's own
+decoding settings unless ``--decode`` says otherwise), then starts a new
+Python process that imports only TensorFlow and tensorflow-text, loads the
+SavedModel and calls ``serving_default``:
+
+- one sentence per call, ``--requests`` sentences in turn (p50, p95 and mean
+  latency, after one warm-up call);
+- ``--batch-size`` sentences per call over the same sentences
+  (sentences/s).
+
+It also reports the import, load and first-call times of that process.
+
+    python bench/export_latency.py --workdir runs/multi30k \\
+        --sentences ../shared/data/multi30k/raw/test_2016_flickr.en.gz
+    python bench/export_latency.py --workdir runs/multi30k --decode greedy \\
+        --sentences ../shared/data/multi30k/raw/test_2016_flickr.en.gz
+"""
+
+import argparse
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+# Run by the fresh process: TensorFlow and tensorflow-text only.
+CLIENT = r"""
+import json, statistics, sys, time
+started = time.perf_counter()
+import tensorflow as tf
+import tensorflow_text  # noqa: F401  (registers the SentencePiece ops)
+imported = time.perf_counter()
+path, sentences = sys.argv[1], json.loads(sys.argv[2])
+batch_size = int(sys.argv[3])
+serve = tf.saved_model.load(path).signatures["serving_default"]
+loaded = time.perf_counter()
+name = list(serve.structured_input_signature[1])[0]
+serve(**{name: tf.constant(sentences[:1])})
+first = time.perf_counter()
+latencies = []
+for sentence in sentences:
+    begin = time.perf_counter()
+    serve(**{name: tf.constant([sentence])})
+    latencies.append(time.perf_counter() - begin)
+batches = [
+    sentences[i : i + batch_size] for i in range(0, len(sentences), batch_size)
+]
+serve(**{name: tf.constant(batches[0])})  # warm-up at this batch size
+begin = time.perf_counter()
+for batch in batches:
+    serve(**{name: tf.constant(batch)})
+batched = time.perf_counter() - begin
+latencies.sort()
+print(json.dumps({
+    "import_seconds": imported - started,
+    "load_seconds": loaded - imported,
+    "first_call_seconds": first - loaded,
+    "p50_ms": 1000 * latencies[len(latencies) // 2],
+    "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))],
+    "mean_ms": 1000 * statistics.mean(latencies),
+    "batched_sentences_per_second": len(sentences) / batched,
+}))
+"""
+
+
+def _arguments(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workdir", required=True, help="a finished run")
+    parser.add_argument(
+        "--sentences",
+        required=True,
+        help="a text file (or .gz) with one input sentence per line",
+    )
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--decode",
+        choices=["greedy", "beam"],
+        help="decoding of the export (default: the run's own)",
+    )
+    parser.add_argument("--export-dir", help="default: a temporary folder")
+    parser.add_argument("--json", help="also write the results here")
+    return parser.parse_args(argv)
+
+
+def _read_sentences(path, count):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        sentences = [line.strip() for line in handle if line.strip()]
+    if len(sentences) < count:
+        raise SystemExit(
+            f"{path} has {len(sentences)} non-empty lines; --requests "
+            f"asks for {count}."
+        )
+    return sentences[:count]
+
+
+def _decoding(workdir, strategy):
+    if strategy is None:
+        return None
+    from keras_transformer.run import read_experiment
+
+    return read_experiment(workdir).evaluation.decoding.replace(
+        strategy=strategy
+    )
+
+
+def run(args):
+    from keras_transformer.export import export_run
+
+    sentences = _read_sentences(args.sentences, args.requests)
+    export_dir = args.export_dir or tempfile.mkdtemp(prefix="export_latency_")
+    exported = export_run(
+        args.workdir, export_dir, decoding=_decoding(args.workdir, args.decode)
+    )
+    print(f"exported {exported['path']} in {exported['seconds']:.1f} s")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CLIENT,
+            exported["path"],
+            json.dumps(sentences),
+            str(args.batch_size),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode:
+        raise SystemExit(f"the serving process failed:\n{result.stderr}")
+    timings = json.loads(result.stdout.strip().splitlines()[-1])
+    return {
+        "workdir": args.workdir,
+        "decode": args.decode or "the run's",
+        "requests": len(sentences),
+        "batch_size": args.batch_size,
+        "export_mib": round(exported["bytes"] / 2**20, 1),
+        **{key: round(value, 3) for key, value in timings.items()},
+    }
+
+
+def main(argv=None):
+    args = _arguments(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    results = run(args)
+    from tabulate import tabulate
+
+    rows = [{"measure": key, "value": value} for key, value in results.items()]
+    print(tabulate(rows, headers="keys", tablefmt="github"))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(results, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()
