@@ -14,6 +14,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MULTI30K = os.path.join(HERE, "..", "..", "shared", "data", "multi30k")
 BENCHMARKS = [
     ["decoding.py"],
+    ["attention.py"],
     ["training.py"],
     ["training.py", "--sizes"],
     ["lengths.py"],

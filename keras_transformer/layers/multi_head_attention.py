@@ -1,5 +1,7 @@
 """Multi-head attention (section 3.2.2), a drop-in for Keras' own layer."""
 
+import functools
+
 import keras
 from keras import ops
 
@@ -9,6 +11,13 @@ from keras_transformer.layers.attention import (
     fused_dot_product_attention,
     scaled_dot_product_attention,
 )
+
+
+@functools.cache
+def accelerator_present():
+    """Whether Keras sees a GPU or TPU (checked once per process)."""
+    devices = keras.distribution.list_devices()
+    return any(not device.lower().startswith("cpu") for device in devices)
 
 
 def _heads_first(tensor):
@@ -54,12 +63,15 @@ class MultiHeadAttention(keras.layers.Layer):
         kernel_initializer: initializer of the projection kernels.
         bias_initializer: initializer of the projection biases.
         seed: seed of the attention dropout.
-        fused_attention: when a call needs neither the attention weights
-            nor dropout on them, uses no cache and ``value_dim == key_dim``
-            (and the compute dtype is not float16), compute it with
-            ``keras.ops.dot_product_attention`` (cuDNN flash attention on a
-            GPU with JAX); False: always the explicit softmax(Q K^T) V.
-            Both give the same outputs, masks included.
+        fused_attention: "auto" (default), True or False. When a call
+            needs neither the attention weights nor dropout on them, uses no
+            cache, has ``value_dim == key_dim`` and a compute dtype other
+            than float16, True computes it with
+            ``keras.ops.dot_product_attention`` (cuDNN flash attention with
+            JAX on a GPU); False always uses the explicit
+            softmax(Q K^T) V. "auto" fuses only when Keras sees a GPU or
+            TPU: on a CPU the fused op measured slower (bench/attention.py).
+            Both paths give the same outputs, masks included.
         **kwargs: base layer arguments (``name``, ``dtype``, ...).
 
     Call arguments:
@@ -115,11 +127,16 @@ class MultiHeadAttention(keras.layers.Layer):
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         seed=None,
-        fused_attention=True,
+        fused_attention="auto",
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.fused_attention = bool(fused_attention)
+        if fused_attention not in ("auto", True, False):
+            raise ValueError(
+                '`fused_attention` must be "auto", True or False. Received: '
+                f"fused_attention={fused_attention!r}"
+            )
+        self.fused_attention = fused_attention
         self.supports_masking = True
         self.num_heads = check.positive_int("num_heads", num_heads)
         self.key_dim = check.positive_int("key_dim", key_dim)
@@ -295,12 +312,17 @@ class MultiHeadAttention(keras.layers.Layer):
             outputs = outputs + weights["output_bias"]
         return outputs
 
+    def _fuses(self):
+        if self.fused_attention == "auto":
+            return accelerator_present()
+        return self.fused_attention
+
     def _can_fuse(self, heads_first, return_attention_scores, training):
         """Whether ``keras.ops.dot_product_attention`` may compute this call:
         no weights to return, no dropout on them, no cache."""
         dropout = bool(training) and self.dropout > 0
         return (
-            self.fused_attention
+            self._fuses()
             and self.value_dim == self.key_dim  # as the Keras op requires
             # JAX on a CPU has no float16 x float16 -> float32 product.
             and self.compute_dtype != "float16"

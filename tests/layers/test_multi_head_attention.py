@@ -325,7 +325,9 @@ def test_bad_masks_name_the_argument():
 def _fused_and_explicit(policy="float32", self_attention=False, **kwargs):
     query, value, _ = _data()
     value = query if self_attention else value
-    fused = MultiHeadAttention(2, 8, dtype=policy, **kwargs)
+    fused = MultiHeadAttention(
+        2, 8, dtype=policy, fused_attention=True, **kwargs
+    )
     explicit = MultiHeadAttention(
         2, 8, dtype=policy, fused_attention=False, **kwargs
     )
@@ -433,3 +435,24 @@ def test_decoding_weights_give_the_same_cached_steps():
     np.testing.assert_allclose(outputs, expected, atol=1e-5)
     with pytest.raises(ValueError, match="fuse_qkv=False"):
         layer(query, query, decoding_weights=packed)
+
+
+def test_fused_attention_auto_fuses_only_with_an_accelerator(monkeypatch):
+    query, value, _ = _data()
+    calls = []
+    real = mha_module.fused_dot_product_attention
+    monkeypatch.setattr(
+        mha_module,
+        "fused_dot_product_attention",
+        lambda *a, **k: calls.append(1) or real(*a, **k),
+    )
+    layer = MultiHeadAttention(2, 8)  # "auto"
+    assert layer.get_config()["fused_attention"] == "auto"
+    monkeypatch.setattr(mha_module, "accelerator_present", lambda: False)
+    layer(query, value)
+    assert not calls
+    monkeypatch.setattr(mha_module, "accelerator_present", lambda: True)
+    layer(query, value)
+    assert calls
+    with pytest.raises(ValueError, match="fused_attention"):
+        MultiHeadAttention(2, 8, fused_attention="yes")
