@@ -337,11 +337,24 @@ def _fused_and_explicit(policy="float32", self_attention=False, **kwargs):
     return fused, explicit
 
 
+@pytest.fixture
+def fused_calls(monkeypatch):
+    """A list that grows by one at every fused attention call."""
+    calls = []
+    real = mha_module.fused_dot_product_attention
+    monkeypatch.setattr(
+        mha_module,
+        "fused_dot_product_attention",
+        lambda *a, **k: calls.append(1) or real(*a, **k),
+    )
+    return calls
+
+
 @pytest.mark.parametrize(
     "masks",
     ["none", "causal", "padding", "attention_mask"],
 )
-def test_fused_path_matches_explicit_path(masks, monkeypatch):
+def test_fused_path_matches_explicit_path(masks, fused_calls):
     query, value, _ = _data()
     kwargs = {}
     if masks == "causal":
@@ -357,13 +370,8 @@ def test_fused_path_matches_explicit_path(masks, monkeypatch):
         attention_mask[0, 1] = False
         kwargs["attention_mask"] = attention_mask
     fused, explicit = _fused_and_explicit(self_attention=masks == "causal")
-    calls = []
-    real = mha_module.fused_dot_product_attention
-    monkeypatch.setattr(
-        mha_module,
-        "fused_dot_product_attention",
-        lambda *a, **k: calls.append(1) or real(*a, **k),
-    )
+    calls = fused_calls
+    calls.clear()  # the calls that built the layers
     expected = np.array(explicit(query, value, **kwargs))
     assert not calls  # fused_attention=False never takes the fused path
     outputs = np.array(fused(query, value, **kwargs))
@@ -437,15 +445,11 @@ def test_decoding_weights_give_the_same_cached_steps():
         layer(query, query, decoding_weights=packed)
 
 
-def test_fused_attention_auto_fuses_only_with_an_accelerator(monkeypatch):
+def test_fused_attention_auto_fuses_only_with_an_accelerator(
+    fused_calls, monkeypatch
+):
     query, value, _ = _data()
-    calls = []
-    real = mha_module.fused_dot_product_attention
-    monkeypatch.setattr(
-        mha_module,
-        "fused_dot_product_attention",
-        lambda *a, **k: calls.append(1) or real(*a, **k),
-    )
+    calls = fused_calls
     layer = MultiHeadAttention(2, 8)  # "auto"
     assert layer.get_config()["fused_attention"] == "auto"
     monkeypatch.setattr(mha_module, "accelerator_present", lambda: False)
