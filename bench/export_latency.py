@@ -19,7 +19,6 @@ It also reports the import, load and first-call times of that process.
 """
 
 import argparse
-import gzip
 import json
 import os
 import subprocess
@@ -89,9 +88,10 @@ def _arguments(argv=None):
 
 
 def _read_sentences(path, count):
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        sentences = [line.strip() for line in handle if line.strip()]
+    from keras_transformer.data.sources import read_text
+
+    lines = read_text(path).split("\n")
+    sentences = [line.strip() for line in lines if line.strip()]
     if len(sentences) < count:
         raise SystemExit(
             f"{path} has {len(sentences)} non-empty lines; --requests "

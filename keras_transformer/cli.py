@@ -381,7 +381,6 @@ def _parse_inputs(predictor, texts, what):
 
 
 def _predict(args):
-    from keras_transformer.backend import eager_predictors
     from keras_transformer.errors import ConfigError, RunError
     from keras_transformer.run import load_finished, read_experiment
 
@@ -419,8 +418,7 @@ def _predict(args):
         texts, problems = _read_lines(sys.stdin.buffer)
     texts = _parse_inputs(predictor, texts, "argument" if args.text else "line")
     valid = [text for text in texts if text is not None]
-    with eager_predictors():
-        rows = iter(predictor.predict(valid, batch_size=args.batch_size))
+    rows = iter(predictor.predict(valid, batch_size=args.batch_size))
     lines = []
     for text in texts:
         if text is None:
@@ -444,9 +442,9 @@ def _predict(args):
             save_attention_heatmap,
         )
 
-        with eager_predictors():
-            attention = predictor.cross_attention(valid[0])
-        save_attention_heatmap(*attention, path=args.attention)
+        save_attention_heatmap(
+            *predictor.cross_attention(valid[0]), path=args.attention
+        )
         print(f"cross-attention of the first input: {args.attention}")
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)

@@ -15,6 +15,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_transformer.backend import eager_predictors
+
 
 def dense_ids(ragged, width, pad_id=0):
     """(B, W) ids of a ragged batch, at most ``width`` wide (W >= 1)."""
@@ -154,7 +156,8 @@ class Predictor(tf.Module):
         rows = []
         for begin in range(0, len(texts), batch_size):
             batch = list(texts[begin : begin + batch_size])
-            outputs = self.serve(*self._columns(batch))
+            with eager_predictors():  # under JAX: the graph runs eagerly
+                outputs = self.serve(*self._columns(batch))
             outputs = {key: value.numpy() for key, value in outputs.items()}
             for index in range(len(batch)):
                 rows.append(

@@ -78,10 +78,12 @@ def _parts(model, names, kind):
     ]
 
 
-def _logits_kernel(embedding, projection):
-    """The tied (D, V) output kernel, made once per search (None when the
-    model has its own output projection)."""
-    return embedding.logits_kernel() if projection is None else None
+def _kernel_state(embedding, projection):
+    """``{"logits_kernel": (D, V)}``, the tied output kernel made once per
+    search; ``{}`` when the model has its own output projection."""
+    if projection is not None:
+        return {}
+    return {"logits_kernel": embedding.logits_kernel()}
 
 
 def _logits(embedding, projection, states, kernel=None):
@@ -134,12 +136,8 @@ class Seq2SeqStepper:
         return {
             "cache": cache,
             "source_mask": source_mask,
-            **self._kernel_state(),
+            **_kernel_state(self.target_embedding, self.output_projection),
         }
-
-    def _kernel_state(self):
-        kernel = _logits_kernel(self.target_embedding, self.output_projection)
-        return {} if kernel is None else {"logits_kernel": kernel}
 
     def prompt(self, source_tokens, bos_id):
         """The decoder's prompt: (B, 1) start tokens."""
@@ -211,11 +209,10 @@ class LanguageModelStepper:
     def start(self, inputs, batch_size, max_length):
         """An empty cache for ``batch_size`` rows of ``max_length`` tokens."""
         del inputs  # the prompt is fed token by token
-        state = {"cache": self.decoder.init_cache(batch_size, max_length)}
-        kernel = _logits_kernel(self.embedding, self.output_projection)
-        if kernel is not None:
-            state["logits_kernel"] = kernel
-        return state
+        return {
+            "cache": self.decoder.init_cache(batch_size, max_length),
+            **_kernel_state(self.embedding, self.output_projection),
+        }
 
     def step(self, tokens, state, index):
         embedded = self.embedding(tokens, start_index=index)

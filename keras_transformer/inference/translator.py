@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from keras_transformer.backend import eager_predictors
 from keras_transformer.inference.decoding_config import DecodingConfig
 from keras_transformer.inference.predictor import (
     Predictor,
@@ -155,7 +156,8 @@ class Translator(Predictor):
             source_length + self.extra_length,
             self.max_target_length or self.limit,
         )
-        tokens, _ = self._search(sources, np.array([lengths], "int32"))
+        with eager_predictors():  # under JAX: the search runs eagerly
+            tokens, _ = self._search(sources, np.array([lengths], "int32"))
         output = [int(t) for t in np.array(tokens)[0] if t]
         bos = self.target_tokenizer.bos_id
         inputs = np.array([[bos] + list(output)], "int32")

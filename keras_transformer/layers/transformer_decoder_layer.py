@@ -167,7 +167,7 @@ class TransformerDecoderLayer(TransformerBlock):
         )
         self_cache = None if cache is None else cache["self_attention"]
         weights = {} if cache is None else cache.get("weights", {})
-        new_cache = {} if cache is None or not weights else {"weights": weights}
+        new_cache = {"weights": weights} if weights else {}
         scores = {}
 
         def unpack(results, name, cached):

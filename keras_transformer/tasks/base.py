@@ -17,7 +17,7 @@ import time
 
 import tensorflow as tf
 
-from keras_transformer import backend, run
+from keras_transformer import run
 from keras_transformer.data import datasets, pipeline
 from keras_transformer.data.tokenizer import ByteTokenizer, train_sentencepiece
 from keras_transformer.errors import ConfigError, DataError, RunError
@@ -438,10 +438,9 @@ class Task:
         results = model.evaluate(dataset, return_dict=True, verbose=verbose)
         metrics = {"split": split}
         metrics.update({k: round(float(v), 4) for k, v in results.items()})
-        with backend.eager_predictors():
-            extra, rows = self.evaluate_outputs(
-                model, data, decoding, verbose=verbose, split=split
-            )
+        extra, rows = self.evaluate_outputs(
+            model, data, decoding, verbose=verbose, split=split
+        )
         metrics.update(extra)
         return metrics, rows
 
