@@ -193,6 +193,14 @@ def _parser():
         default=100,
         help="tokens a language model generates per prompt",
     )
+    export.add_argument(
+        "--jit-compile",
+        action="store_true",
+        help="(translation, summarisation) run the search under XLA, one "
+        "compilation per batch size and source-length bucket at its first "
+        "request; TensorFlow Serving on a CPU then needs "
+        "--xla_cpu_compilation_enabled=true",
+    )
     return parser
 
 
@@ -477,6 +485,7 @@ def _export(args):
         version=args.version,
         decoding=_decoding(args, experiment),
         max_new_tokens=args.max_new_tokens,
+        jit_compile=args.jit_compile,
     )
     megabytes = result["bytes"] / 2**20
     print(

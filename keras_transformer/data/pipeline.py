@@ -1,9 +1,11 @@
 """tf.data pipelines: tokenize, filter, bucket by length, batch by tokens.
 
 Translation batches hold about ``batch_tokens`` tokens (the paper used
-batches of ~25,000 source and ~25,000 target tokens): examples of similar
-length are grouped into buckets, each padded to its bucket's fixed length,
-so XLA compiles one program per bucket instead of one per batch.
+batches of ~25,000 source and ~25,000 target tokens): each side of an
+example falls into the bucket of its own length, examples whose sides share
+buckets are batched together, and each side is padded to its bucket's fixed
+length, so XLA compiles one program per bucket combination instead of one
+per batch, and a short target is not padded to a long source's length.
 """
 
 import tensorflow as tf
@@ -219,13 +221,6 @@ def mask_tokens(
     return inputs, labels
 
 
-def _example_length(features, labels):
-    lengths = [tf.shape(value)[0] for value in features.values()]
-    if labels.shape.rank:
-        lengths.append(tf.shape(labels)[0])
-    return tf.reduce_max(tf.stack(lengths))
-
-
 def batch_by_tokens(
     dataset,
     batch_tokens,
@@ -236,13 +231,19 @@ def batch_by_tokens(
 ):
     """Groups examples of similar length into batches of ~``batch_tokens``.
 
-    Each bucket pads its examples to a fixed length from
-    ``bucket_lengths(max_length)`` and holds ``batch_tokens // length``
-    examples, so every batch has a static shape per bucket.
+    Every variable-length component of an example (a source, a target,
+    labels) falls into the bucket of its own length from
+    ``bucket_lengths(max_length)``; examples whose components share buckets
+    are batched together and each component is padded to its bucket's
+    length. A batch holds ``batch_tokens // L`` examples, where ``L`` is its
+    longest bucket, so every batch has a static shape per bucket
+    combination, and a short side is never padded to the length of a long
+    one (a summary is not padded to its dialogue's length). Components of
+    fixed length (span labels, class ids) are left as they are.
 
     Args:
         dataset: from ``encode_translation`` / ``encode_classification``.
-        batch_tokens: target tokens per batch (per side).
+        batch_tokens: tokens per batch (per side).
         max_length: the longest example (the last bucket).
         drop_remainder: drop incomplete batches (training with XLA).
         min_batch_size: the smallest batch of the longest bucket.
@@ -250,18 +251,84 @@ def batch_by_tokens(
 
     Returns:
         A batched dataset, padded with ``PAD_ID``.
+
+    Raises:
+        tf.errors.InvalidArgumentError: when iterated, for a component
+            longer than ``max_length`` (encode with ``max_length`` first).
     """
     lengths = bucket_lengths(max_length)
     sizes = [max(min_batch_size, batch_tokens // length) for length in lengths]
     if max_batch_size:
         sizes = [min(size, max_batch_size) for size in sizes]
-    return dataset.bucket_by_sequence_length(
-        _example_length,
-        bucket_boundaries=[length + 1 for length in lengths],
-        bucket_batch_sizes=sizes + [sizes[-1]],
-        pad_to_bucket_boundary=True,
-        padding_values=PAD_ID,
-        drop_remainder=drop_remainder,
+    count = len(lengths)
+    specs = tf.nest.flatten(dataset.element_spec)
+    varying = [
+        index
+        for index, spec in enumerate(specs)
+        if spec.shape.rank and spec.shape[0] is None
+    ]
+    if not varying:
+        raise ValueError(
+            "batch_by_tokens needs examples with a variable-length "
+            f"component; got {dataset.element_spec}. Batch fixed-length "
+            "examples with dataset.batch()."
+        )
+    padded_lengths = tf.constant(lengths, tf.int64)
+    bucket_sizes = tf.constant(sizes, tf.int64)
+
+    def buckets_of(key):
+        # The key is the components' bucket indices in base ``count``.
+        return [(key // count**digit) % count for digit in range(len(varying))]
+
+    def key_of(*example):
+        values = tf.nest.flatten(example)
+        key = tf.constant(0, tf.int64)
+        for digit, index in enumerate(varying):
+            length = tf.shape(values[index], out_type=tf.int64)[0]
+            tf.debugging.assert_less_equal(
+                length,
+                tf.constant(max_length, tf.int64),
+                message=(
+                    f"an example is longer than max_length={max_length}: "
+                    "encode with the same max_length before batching"
+                ),
+            )
+            bucket = tf.searchsorted(
+                padded_lengths, [length], side="left", out_type=tf.int64
+            )[0]
+            key += bucket * count**digit
+        return key
+
+    def batch_size_of(key):
+        return tf.gather(bucket_sizes, tf.reduce_max(tf.stack(buckets_of(key))))
+
+    def batch_bucket(key, window):
+        shapes = [spec.shape.as_list() for spec in specs]
+        for digit, index in enumerate(varying):
+            rest = [-1 if dim is None else dim for dim in shapes[index][1:]]
+            shapes[index] = tf.concat(
+                [
+                    tf.gather(padded_lengths, buckets_of(key)[digit])[None],
+                    tf.constant(rest, tf.int64),
+                ],
+                0,
+            )
+        padded = tf.nest.pack_sequence_as(
+            dataset.element_spec,
+            [
+                shape if index in varying else tf.TensorShape(shape)
+                for index, shape in enumerate(shapes)
+            ],
+        )
+        return window.padded_batch(
+            batch_size_of(key),
+            padded_shapes=padded,
+            padding_values=PAD_ID,
+            drop_remainder=drop_remainder,
+        )
+
+    return dataset.group_by_window(
+        key_of, batch_bucket, window_size_func=batch_size_of
     )
 
 

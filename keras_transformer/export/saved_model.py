@@ -56,14 +56,34 @@ def check_backend():
     backend.require_tensorflow("export (a SavedModel is a TensorFlow graph)")
 
 
-def server_for_run(workdir, decoding=None, max_new_tokens=100):
-    """The serving module of a finished run: its task's predictor."""
+def server_for_run(
+    workdir, decoding=None, max_new_tokens=100, jit_compile=False
+):
+    """The serving module of a finished run: its task's predictor.
+
+    Raises:
+        ConfigError: ``jit_compile`` for a task without a search.
+    """
     task, model = run.load_finished(workdir, compile=False)
-    return task.predictor(model, decoding, max_new_tokens=max_new_tokens)
+    if not jit_compile:
+        return task.predictor(model, decoding, max_new_tokens=max_new_tokens)
+    if not task.compiles_search:
+        raise ConfigError(
+            f"--jit-compile compiles the search of translation and "
+            f"summarisation; a {task.name} run has none. Export without it."
+        )
+    return task.predictor(
+        model, decoding, max_new_tokens=max_new_tokens, jit_compile=True
+    )
 
 
 def export_run(
-    workdir, export_dir, version=None, decoding=None, max_new_tokens=100
+    workdir,
+    export_dir,
+    version=None,
+    decoding=None,
+    max_new_tokens=100,
+    jit_compile=False,
 ):
     """Exports a finished run as a SavedModel for TensorFlow Serving.
 
@@ -80,14 +100,20 @@ def export_run(
         decoding: a ``DecodingConfig`` (default: the run's evaluation
             settings).
         max_new_tokens: tokens a language model generates per prompt.
+        jit_compile: (translation, summarisation) run the search under XLA,
+            sources padded to bucket lengths: one compilation per (batch
+            size, bucket) at its first request, then faster requests.
+            TensorFlow Serving needs ``--xla_cpu_compilation_enabled=true``
+            to run it on a CPU.
 
     Returns:
         A dict with ``path``, ``version``, ``bytes`` and ``seconds``.
 
     Raises:
-        ConfigError: ``version`` is not a positive integer, or the Keras
+        ConfigError: ``version`` is not a positive integer, the Keras
             backend is not TensorFlow (a run trained under JAX exports
-            under TensorFlow).
+            under TensorFlow), or ``jit_compile`` for a task without a
+            search.
         RunError: ``workdir`` holds no finished run, ``export_dir`` is not
             a writable directory, or the version exists.
 
@@ -114,7 +140,7 @@ def export_run(
             f"{path} already exists: choose another --version or remove it."
         )
     started = time.time()
-    server = server_for_run(workdir, decoding, max_new_tokens)
+    server = server_for_run(workdir, decoding, max_new_tokens, jit_compile)
     logger = tf.get_logger()
     level = logger.level
     logger.setLevel("WARNING")  # not "INFO: Assets written to ..."

@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_transformer.backend import eager_predictors
+from keras_transformer.data.pipeline import bucket_lengths
 from keras_transformer.inference.decoding_config import DecodingConfig
 from keras_transformer.inference.predictor import (
     Predictor,
@@ -19,6 +20,21 @@ def decode_limit(max_source_length, extra_length, max_target_length=None):
     ``extra_length``, capped by ``max_target_length`` (learned positions)."""
     limit = max_source_length + extra_length
     return min(limit, max_target_length) if max_target_length else limit
+
+
+def pad_to_bucket(ids, buckets):
+    """(B, S) ids padded with 0 to the first of ``buckets`` >= S.
+
+    Args:
+        ids: (B, S) int ids, S <= ``buckets[-1]``.
+        buckets: increasing lengths (``data.pipeline.bucket_lengths``).
+
+    Returns:
+        (B, S') ids, S' in ``buckets``; the extra columns are padding.
+    """
+    width = tf.shape(ids)[1]
+    bucket = tf.gather(buckets, tf.searchsorted(buckets, width[None])[0])
+    return tf.pad(ids, [[0, 0], [0, bucket - width]])
 
 
 class Translator(Predictor):
@@ -42,7 +58,12 @@ class Translator(Predictor):
             at the model's ``max_length``).
         extra_length: tokens allowed beyond the source length.
         decoding: a ``DecodingConfig`` (default: beam 4, alpha 0.6).
-        jit_compile: compile the search with XLA.
+        jit_compile: compile the search with XLA. Sources are then padded
+            to the training pipeline's bucket lengths
+            (``data.pipeline.bucket_lengths``), so XLA compiles one program
+            per (batch size, bucket) at its first use rather than one per
+            source length. TensorFlow Serving runs such a SavedModel on a
+            CPU only with ``--xla_cpu_compilation_enabled=true``.
 
     Call arguments (``serve``):
         text: (B,) ``tf.string``.
@@ -84,6 +105,8 @@ class Translator(Predictor):
         self.limit = decode_limit(
             max_source_length, extra_length, max_target_length
         )
+        self.jit_compile = jit_compile
+        self.source_buckets = bucket_lengths(max_source_length)
         function, kwargs = search_for(self, self.decoding)
 
         def search(sources, lengths):
@@ -104,6 +127,8 @@ class Translator(Predictor):
         sources, kept = truncated_ids(
             self.source_tokenizer, self.prepare(text), self.max_source_length
         )
+        if self.jit_compile:
+            sources = pad_to_bucket(sources, self.source_buckets)
         lengths = kept + self.extra_length
         if self.max_target_length:
             lengths = tf.minimum(lengths, self.max_target_length)

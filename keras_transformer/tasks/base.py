@@ -456,6 +456,11 @@ class Task:
 
     # -------------------------------------------------- prediction, export
 
+    #: Whether ``predictor`` takes ``jit_compile=True``: its search runs
+    #: under XLA, one program per bucket of input length (``export
+    #: --jit-compile``).
+    compiles_search = False
+
     def predictor(self, model, decoding=None, max_new_tokens=100):
         """*Required.* The ``inference.Predictor`` of this task: the graph
         that ``predict`` runs and ``export`` saves.
@@ -464,6 +469,8 @@ class Task:
             model: the trained model.
             decoding: a ``DecodingConfig`` (default: the experiment's).
             max_new_tokens: tokens a generator adds to a prompt.
+            jit_compile: (only where ``compiles_search``) the search under
+                XLA.
         """
         raise NotImplementedError
 

@@ -97,7 +97,11 @@ class TranslationTask(Task):
         (None: unlimited; the decode limit of ``Translator`` applies)."""
         return self.position_limit()
 
-    def predictor(self, model, decoding=None, max_new_tokens=100):
+    compiles_search = True
+
+    def predictor(
+        self, model, decoding=None, max_new_tokens=100, jit_compile=False
+    ):
         return self.predictor_class(
             model,
             self.tokenizers[0],
@@ -106,6 +110,7 @@ class TranslationTask(Task):
             max_target_length=self.max_output_length(),
             extra_length=self.experiment.evaluation.extra_decode_length,
             decoding=self.decoding(decoding),
+            jit_compile=jit_compile,
         )
 
     #: How the evaluation names an example's input and output: in its log

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from keras_transformer.data.pipeline import (
@@ -8,7 +9,12 @@ from keras_transformer.data.pipeline import (
     encode_language_model,
     encode_translation,
 )
-from keras_transformer.data.tokenizer import BOS_ID, EOS_ID, ByteTokenizer
+from keras_transformer.data.tokenizer import (
+    BOS_ID,
+    EOS_ID,
+    PAD_ID,
+    ByteTokenizer,
+)
 
 
 def _pairs(n=200, seed=0):
@@ -59,27 +65,71 @@ def test_long_examples_dropped_in_training_truncated_in_evaluation():
     assert len(source) == 8 and source[-1] == EOS_ID
 
 
-def test_bucketed_batches_have_few_static_shapes_and_token_budget():
+def _summary_pairs(n, seed=0):
+    """Long documents with short summaries, as in summarisation."""
+    rng = np.random.default_rng(seed)
+    return [
+        ("x" * int(rng.integers(1, 60)), "y" * int(rng.integers(1, 10)))
+        for _ in range(n)
+    ]
+
+
+def test_each_side_is_padded_to_its_own_bucket_within_the_token_budget():
     tokenizer = ByteTokenizer()
     dataset = encode_translation(
-        _dataset(_pairs(500)), tokenizer, tokenizer, max_length=64
+        _dataset(_pairs(300) + _summary_pairs(300)),
+        tokenizer,
+        tokenizer,
+        max_length=64,
     )
     batches = list(batch_by_tokens(dataset, batch_tokens=256, max_length=64))
-    allowed = set(bucket_lengths(64))
+    allowed = bucket_lengths(64)
     shapes = set()
     examples = 0
     for features, labels in batches:
-        length = features["source_tokens"].shape[1]
-        assert length in allowed
-        assert features["target_tokens"].shape[1] == length
-        assert labels.shape[1] == length
-        assert features["source_tokens"].shape[0] * length <= max(256, length)
-        shapes.add(tuple(features["source_tokens"].shape))
-        examples += labels.shape[0]
+        sides = {
+            "source": features["source_tokens"].numpy(),
+            "target": features["target_tokens"].numpy(),
+            "labels": labels.numpy(),
+        }
+        longest = max(side.shape[1] for side in sides.values())
+        assert labels.shape[0] * longest <= max(256, longest)
+        for side in sides.values():
+            # The padded length is the smallest bucket that fits the
+            # longest example of the batch, whatever the other side's.
+            length = side.shape[1]
+            assert length in allowed
+            real = (side != PAD_ID).sum(1)
+            smaller = [b for b in allowed if b < length]
+            assert real.max() > (smaller[-1] if smaller else 0)
+            assert real.max() <= length
         # Every example fits its bucket: no real token was cut.
-        assert np.all((labels.numpy() == EOS_ID).sum(1) == 1)
-    assert examples == 500
-    assert len({s[1] for s in shapes}) <= len(allowed)
+        assert np.all((sides["labels"] == EOS_ID).sum(1) == 1)
+        shapes.add((sides["source"].shape[1], sides["target"].shape[1]))
+        examples += labels.shape[0]
+    assert examples == 600
+    # Short summaries of long documents got short target buckets.
+    assert any(target < source for source, target in shapes)
+    assert len(shapes) <= len(allowed) ** 2
+
+
+def test_batching_refuses_examples_longer_than_max_length():
+    tokenizer = ByteTokenizer()
+    dataset = encode_translation(
+        _dataset([("a" * 100, "b")]), tokenizer, tokenizer, max_length=200
+    )
+    with pytest.raises(tf.errors.InvalidArgumentError, match="max_length=64"):
+        list(batch_by_tokens(dataset, batch_tokens=256, max_length=64))
+
+
+def test_fixed_length_components_keep_their_shape():
+    tokens = tf.ragged.constant([[5] * n for n in (3, 9, 20, 4)])
+    dataset = tf.data.Dataset.from_tensor_slices(
+        ({"tokens": tokens}, tf.constant([[0, 1]] * 4))
+    ).map(lambda features, labels: ({"tokens": features["tokens"]}, labels))
+    for features, labels in batch_by_tokens(dataset, 64, max_length=32):
+        assert labels.shape[1] == 2
+        assert features["tokens"].shape[1] in bucket_lengths(32)
 
 
 def test_classification_and_language_model_encoding():

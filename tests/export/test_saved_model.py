@@ -8,10 +8,11 @@ import sys
 import numpy as np
 import pytest
 
-from keras_transformer.errors import RunError
+from keras_transformer.errors import ConfigError, RunError
 from keras_transformer.export import export_run
 from keras_transformer.inference import greedy_decode
 from keras_transformer.inference.decoding_config import DecodingConfig
+from keras_transformer.inference.translator import pad_to_bucket
 from keras_transformer.run import load_finished, load_run
 
 pytestmark = pytest.mark.slow
@@ -102,6 +103,30 @@ def test_translation_export_serves_in_a_fresh_process(
     )
     with pytest.raises(RunError, match="already exists"):
         export_run(translation_run, export_dir, version=1)
+
+
+def test_xla_export_pads_sources_to_buckets_and_serves_the_same(
+    translation_run, classification_run, tmp_path
+):
+    texts = ["abc def", "", "long " * 80]
+    info = export_run(translation_run, str(tmp_path / "x"), jit_compile=True)
+    served = _serve_in_fresh_process(info["path"], texts)
+    task, model = load_finished(translation_run)
+    translator = task.predictor(model, jit_compile=True)
+    # Sources are padded to the training buckets, and padding changes
+    # nothing: the graph without XLA gives the same translations.
+    ids = translator.encode_sources(texts)
+    buckets = translator.source_buckets
+    assert pad_to_bucket(ids[:, :5], buckets).shape[1] == 8
+    # The longest source is cut to max_length, itself the last bucket.
+    assert pad_to_bucket(ids, buckets).shape[1] == ids.shape[1] == buckets[-1]
+    translations, scores = task.predictor(model).translate_with_scores(texts)
+    assert served["batch"]["translation"] == translations
+    np.testing.assert_allclose(served["batch"]["score"], scores, atol=1e-4)
+    for index, single in enumerate(served["single"]):
+        assert single["translation"] == [translations[index]]
+    with pytest.raises(ConfigError, match="--jit-compile.*classification"):
+        export_run(classification_run, str(tmp_path / "c"), jit_compile=True)
 
 
 def test_saved_model_cli_lists_the_signature(translation_run, tmp_path):
