@@ -328,6 +328,18 @@ def test_predict_answers_for_every_task(
     )
     assert code == 1 and "has no translate command; use predict" in err
 
+    # export --jit-compile compiles a search, which a classifier has not.
+    code, _, err = _main(
+        capsys,
+        "export",
+        "--workdir",
+        classification_run,
+        tmp_path / "exports",
+        "--jit-compile",
+    )
+    assert code == 1 and "--jit-compile compiles the search" in err
+    assert err.count("\n") == 1
+
 
 def test_models_saved_by_earlier_versions_still_load(translation_run, tmp_path):
     import shutil
