@@ -260,7 +260,6 @@ def batch_by_tokens(
     sizes = [max(min_batch_size, batch_tokens // length) for length in lengths]
     if max_batch_size:
         sizes = [min(size, max_batch_size) for size in sizes]
-    count = len(lengths)
     specs = tf.nest.flatten(dataset.element_spec)
     varying = [
         index
@@ -273,11 +272,13 @@ def batch_by_tokens(
             f"component; got {dataset.element_spec}. Batch fixed-length "
             "examples with dataset.batch()."
         )
+    count = len(lengths)
     padded_lengths = tf.constant(lengths, tf.int64)
     bucket_sizes = tf.constant(sizes, tf.int64)
 
     def buckets_of(key):
-        # The key is the components' bucket indices in base ``count``.
+        """The varying components' bucket indices, packed in ``key`` as
+        digits in base ``count``."""
         return [(key // count**digit) % count for digit in range(len(varying))]
 
     def key_of(*example):
@@ -293,33 +294,20 @@ def batch_by_tokens(
                     "encode with the same max_length before batching"
                 ),
             )
-            bucket = tf.searchsorted(
-                padded_lengths, [length], side="left", out_type=tf.int64
-            )[0]
-            key += bucket * count**digit
+            key += bucket_index(length, padded_lengths) * count**digit
         return key
 
     def batch_size_of(key):
-        return tf.gather(bucket_sizes, tf.reduce_max(tf.stack(buckets_of(key))))
+        return tf.gather(bucket_sizes, tf.reduce_max(buckets_of(key)))
 
     def batch_bucket(key, window):
-        shapes = [spec.shape.as_list() for spec in specs]
-        for digit, index in enumerate(varying):
+        shapes = [spec.shape for spec in specs]
+        for index, bucket in zip(varying, buckets_of(key)):
             rest = [-1 if dim is None else dim for dim in shapes[index][1:]]
             shapes[index] = tf.concat(
-                [
-                    tf.gather(padded_lengths, buckets_of(key)[digit])[None],
-                    tf.constant(rest, tf.int64),
-                ],
-                0,
+                [padded_lengths[bucket][None], tf.constant(rest, tf.int64)], 0
             )
-        padded = tf.nest.pack_sequence_as(
-            dataset.element_spec,
-            [
-                shape if index in varying else tf.TensorShape(shape)
-                for index, shape in enumerate(shapes)
-            ],
-        )
+        padded = tf.nest.pack_sequence_as(dataset.element_spec, shapes)
         return window.padded_batch(
             batch_size_of(key),
             padded_shapes=padded,
@@ -332,15 +320,47 @@ def batch_by_tokens(
     )
 
 
+def bucket_index(length, lengths):
+    """The index of the first of ``lengths`` that is >= ``length``.
+
+    Args:
+        length: a scalar int64 tensor.
+        lengths: (K,) increasing int64 bucket lengths.
+
+    Returns:
+        A scalar int64 tensor (K when ``length`` exceeds them all).
+    """
+    return tf.searchsorted(lengths, length[None], out_type=tf.int64)[0]
+
+
+def pad_to_bucket(ids, max_length):
+    """(B, S) ids padded with ``PAD_ID`` to the first of
+    ``bucket_lengths(max_length)`` >= S, as batches are in training.
+
+    Args:
+        ids: (B, S) int ids, S <= ``max_length``.
+        max_length: the longest sequence (the last bucket).
+
+    Returns:
+        (B, S') ids, S' a bucket length; the extra columns are padding.
+    """
+    lengths = tf.constant(bucket_lengths(max_length), tf.int64)
+    width = tf.shape(ids, out_type=tf.int64)[1]
+    bucket = tf.gather(lengths, bucket_index(width, lengths))
+    return tf.pad(ids, [[0, 0], [0, bucket - width]], constant_values=PAD_ID)
+
+
 __all__ = [
     "BOS_ID",
     "EOS_ID",
     "PAD_ID",
     "batch_by_tokens",
+    "bucket_index",
     "bucket_lengths",
     "encode_classification",
     "encode_language_model",
     "encode_sentences",
     "encode_translation",
     "mask_tokens",
+    "pad_to_bucket",
 ]

@@ -65,16 +65,16 @@ def server_for_run(
         ConfigError: ``jit_compile`` for a task without a search.
     """
     task, model = run.load_finished(workdir, compile=False)
-    if not jit_compile:
-        return task.predictor(model, decoding, max_new_tokens=max_new_tokens)
-    if not task.compiles_search:
-        raise ConfigError(
-            f"--jit-compile compiles the search of translation and "
-            f"summarisation; a {task.name} run has none. Export without it."
-        )
-    return task.predictor(
-        model, decoding, max_new_tokens=max_new_tokens, jit_compile=True
-    )
+    options = {"max_new_tokens": max_new_tokens}
+    if jit_compile:
+        if not task.compiles_search:
+            raise ConfigError(
+                "--jit-compile compiles the search of translation and "
+                f"summarisation; a {task.name} run has none. Export without "
+                "it."
+            )
+        options["jit_compile"] = True
+    return task.predictor(model, decoding, **options)
 
 
 def export_run(

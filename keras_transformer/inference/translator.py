@@ -5,7 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_transformer.backend import eager_predictors
-from keras_transformer.data.pipeline import bucket_lengths
+from keras_transformer.data.pipeline import pad_to_bucket
 from keras_transformer.inference.decoding_config import DecodingConfig
 from keras_transformer.inference.predictor import (
     Predictor,
@@ -20,21 +20,6 @@ def decode_limit(max_source_length, extra_length, max_target_length=None):
     ``extra_length``, capped by ``max_target_length`` (learned positions)."""
     limit = max_source_length + extra_length
     return min(limit, max_target_length) if max_target_length else limit
-
-
-def pad_to_bucket(ids, buckets):
-    """(B, S) ids padded with 0 to the first of ``buckets`` >= S.
-
-    Args:
-        ids: (B, S) int ids, S <= ``buckets[-1]``.
-        buckets: increasing lengths (``data.pipeline.bucket_lengths``).
-
-    Returns:
-        (B, S') ids, S' in ``buckets``; the extra columns are padding.
-    """
-    width = tf.shape(ids)[1]
-    bucket = tf.gather(buckets, tf.searchsorted(buckets, width[None])[0])
-    return tf.pad(ids, [[0, 0], [0, bucket - width]])
 
 
 class Translator(Predictor):
@@ -60,7 +45,7 @@ class Translator(Predictor):
         decoding: a ``DecodingConfig`` (default: beam 4, alpha 0.6).
         jit_compile: compile the search with XLA. Sources are then padded
             to the training pipeline's bucket lengths
-            (``data.pipeline.bucket_lengths``), so XLA compiles one program
+            (``data.pipeline.pad_to_bucket``), so XLA compiles one program
             per (batch size, bucket) at its first use rather than one per
             source length. TensorFlow Serving runs such a SavedModel on a
             CPU only with ``--xla_cpu_compilation_enabled=true``.
@@ -106,7 +91,6 @@ class Translator(Predictor):
             max_source_length, extra_length, max_target_length
         )
         self.jit_compile = jit_compile
-        self.source_buckets = bucket_lengths(max_source_length)
         function, kwargs = search_for(self, self.decoding)
 
         def search(sources, lengths):
@@ -128,7 +112,7 @@ class Translator(Predictor):
             self.source_tokenizer, self.prepare(text), self.max_source_length
         )
         if self.jit_compile:
-            sources = pad_to_bucket(sources, self.source_buckets)
+            sources = pad_to_bucket(sources, self.max_source_length)
         lengths = kept + self.extra_length
         if self.max_target_length:
             lengths = tf.minimum(lengths, self.max_target_length)
