@@ -148,7 +148,10 @@ class TrainingConfig:
 
     ``warmup_steps`` null (the default) warms up for 10% of ``steps``, at
     most the paper's 4,000: a short run is not spent at a near-zero
-    learning rate, and a long one follows the paper.
+    learning rate, and a long one follows the paper. ``cooldown_fraction``
+    (0 by default, as in the paper) brings the rate linearly to zero over
+    that share of ``steps`` at the end of the run; as a share, it still
+    fits when ``steps`` is changed.
     """
 
     steps: int = setting(10000, minimum=1)
@@ -161,6 +164,7 @@ class TrainingConfig:
     learning_rate: float = setting(1e-3, above=0.0)
     warmup_steps: Optional[int] = setting(None, minimum=1)
     lr_scale: float = setting(1.0, above=0.0)
+    cooldown_fraction: float = setting(0.0, minimum=0.0, maximum=1.0)
     beta_1: float = setting(0.9, minimum=0.0, below=1.0)
     beta_2: float = setting(0.98, minimum=0.0, below=1.0)
     epsilon: float = setting(1e-9, above=0.0)
@@ -189,6 +193,14 @@ class TrainingConfig:
         if self.warmup_steps is not None:
             return self.warmup_steps
         return max(1, min(PAPER_WARMUP_STEPS, round(WARMUP_SHARE * self.steps)))
+
+    @property
+    def cooldown(self):
+        """The cooldown steps in effect: ``cooldown_fraction`` of
+        ``steps``, at least 1 when the fraction is not 0."""
+        if not self.cooldown_fraction:
+            return 0
+        return max(1, round(self.cooldown_fraction * self.steps))
 
 
 @dataclasses.dataclass
@@ -430,9 +442,19 @@ def experiment_from_dict(values, stored=False):
             f"{', '.join(repr(name) for name in task_names())}"
         )
     _check_model_section(experiment.model)
+    _check_cooldown(experiment.training)
     # Build once to validate the model fields and their types.
     experiment.model_config(vocab_size=8)
     return experiment
+
+
+def _check_cooldown(training):
+    if training.cooldown_fraction and training.schedule != "transformer":
+        raise ConfigError(
+            "training.cooldown_fraction: the cooldown is part of the "
+            "'transformer' schedule; set training.schedule: transformer, "
+            "or cooldown_fraction: 0."
+        )
 
 
 def _yaml_error(err, where, position=True):

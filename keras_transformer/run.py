@@ -58,6 +58,7 @@ CHANGEABLE_ON_RESUME = (
     "training.learning_rate",
     "training.lr_scale",
     "training.warmup_steps",
+    "training.cooldown_fraction",
     "training.label_smoothing",
     "training.weight_decay",
     "training.jit_compile",

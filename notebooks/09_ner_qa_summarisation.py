@@ -391,10 +391,13 @@ summarisation = load_experiment(
         "training.max_length=96",
         "training.batch_tokens=1024",
         "training.schedule=constant",
+        "training.cooldown_fraction=0.0",
         "training.learning_rate=0.003",
         "training.label_smoothing=0.0",
         "evaluation.max_summary_length=24",
         "evaluation.decoding.beam_size=2",
+        # SAMSum's minimum of 25 pieces would pad these short summaries.
+        "evaluation.decoding.min_length=0",
     ],
 )
 summary_run = os.path.join(root, "summary_run")
@@ -405,17 +408,24 @@ for key in ("rouge1", "rouge2", "rougeLsum"):
     )
 
 # %% [markdown]
-# The summary of a new dialogue, and where the decoder looked while writing
-# it: each row is an output piece, each column a dialogue piece (the
-# cross-attention of the last decoder layer, averaged over heads). The
-# names, the place and the day are read from the line that proposes the
-# meeting; the chit-chat gets little attention.
+# `configs/samsum.yaml` copies (`model.copy_source: true`): each output
+# piece mixes the decoder's vocabulary distribution with a pointer over the
+# dialogue's pieces (`PointerGenerator`). Below, the summary of a new
+# dialogue and what it copied: each row is an output piece, labelled with
+# the share of its probability that is copied; each column is a dialogue
+# piece, and the colour is the copy attention. The names are copied from
+# the first lines that hold them, the place and the day from the line that
+# proposes the meeting; "and", "will" and the full stop, which the
+# dialogue does not spell that way, come from the vocabulary.
 
 # %%
 task, model = load_finished(summary_run, compile=False)
 summarizer = task.predictor(model)
 document = "Eve: hi Finn\nFinn: hey\nEve: the weather is terrible again\nEve: meet at the gym on friday?\nFinn: sure"
 print(summarizer.predict([document])[0])
-source_pieces, output_pieces, weights = summarizer.cross_attention(document)
-attention_figure(source_pieces, output_pieces, weights, title="cross-attention")
+source_pieces, output_pieces, weights, copied = summarizer.copy_attention(
+    document
+)
+rows = [f"{piece}  {share:.0%}" for piece, share in zip(output_pieces, copied)]
+attention_figure(source_pieces, rows, weights, title="copy attention")
 plt.show()

@@ -94,3 +94,26 @@ def decoder_layer(layer, x, memory=None):
         x,
         lambda y: feed_forward(layer.feed_forward, y),
     )
+
+
+def copy_attention(layer, states, memory, source_tokens):
+    """NumPy (copy weights, gate) of a built ``PointerGenerator``."""
+    wq = np.asarray(layer.query_dense.kernel, "float64")
+    wk = np.asarray(layer.key_dense.kernel, "float64")
+    wg, bg = [np.asarray(w, "float64") for w in layer.gate_dense.weights]
+    mask = (np.asarray(source_tokens) != 0)[:, None, :]
+    _, weights = attention(states @ wq, memory @ wk, memory, mask)
+    context = weights @ memory
+    gate = 1 / (1 + np.exp(-(np.concatenate([states, context], -1) @ wg + bg)))
+    return weights, gate
+
+
+def pointer_generator(layer, logits, states, memory, source_tokens):
+    """NumPy log p of a built ``PointerGenerator`` (See et al. 2017)."""
+    weights, gate = copy_attention(layer, states, memory, source_tokens)
+    copies = np.zeros(np.shape(logits), "float64")
+    for b, row in enumerate(np.asarray(source_tokens)):
+        for s, token in enumerate(row):
+            copies[b, :, token] += weights[b, :, s]
+    mixed = gate * softmax(logits) + (1 - gate) * copies
+    return np.log(mixed)

@@ -10,6 +10,7 @@ from keras_transformer.experiment import (
     save_experiment,
     set_override,
 )
+from keras_transformer.training.train import make_optimizer
 
 CONFIGS = sorted(
     (pathlib.Path(__file__).resolve().parents[1] / "configs").glob("*.yaml")
@@ -102,6 +103,8 @@ def test_missing_file():
         ("training", "steps_per_epoch", 0, ">= 1"),
         ("training", "max_length", 1, ">= 2"),
         ("training", "warmup_steps", 0, ">= 1"),
+        ("training", "cooldown_fraction", -0.1, ">= 0.0"),
+        ("training", "cooldown_fraction", 1.5, "<= 1.0"),
         ("training", "learning_rate", 0.0, "> 0.0"),
         ("training", "label_smoothing", 1.0, "< 1.0"),
         ("training", "clipnorm", -1.0, "> 0.0"),
@@ -119,6 +122,34 @@ def test_out_of_range_settings_are_refused_before_training(
         experiment_from_dict({section: {key: value}})
     message = str(info.value)
     assert f"{section}.{key}" in message and wanted in message
+
+
+def test_a_cooldown_needs_the_transformer_schedule():
+    with pytest.raises(ConfigError, match="schedule: transformer"):
+        experiment_from_dict(
+            {"training": {"schedule": "constant", "cooldown_fraction": 0.2}}
+        )
+
+
+@pytest.mark.parametrize(
+    "steps, fraction, cooldown",
+    [
+        (3800, 0.2, 760),
+        (60, 0.2, 12),
+        (3, 0.1, 1),
+        (100, 0.0, 0),
+        (50, 1.0, 50),
+    ],
+)
+def test_the_cooldown_is_a_share_of_the_steps(steps, fraction, cooldown):
+    experiment = experiment_from_dict(
+        {"training": {"steps": steps, "cooldown_fraction": fraction}}
+    )
+    assert experiment.training.cooldown == cooldown
+    optimizer = make_optimizer(experiment, d_model=16)
+    schedule = optimizer.get_config()["learning_rate"]["config"]
+    assert schedule["cooldown_steps"] == cooldown
+    assert schedule["total_steps"] == steps
 
 
 def test_numbers_yaml_reads_as_strings_are_accepted(tmp_path):

@@ -100,7 +100,10 @@ class Seq2SeqStepper:
     """Encoder output, cache and one-token decoder steps of a Transformer.
 
     The encoder runs once in ``start``; the cross-attention keys/values of
-    its output are projected once into the cache.
+    its output are projected once into the cache. A model with a
+    ``pointer_generator`` (``copy_source``) also keeps the encoder output,
+    its copy-attention keys and the source ids in the state, and every step
+    mixes copies of source tokens into its (log-probability) logits.
 
     Args:
         model: a model from ``build_transformer`` (or loaded from
@@ -123,6 +126,7 @@ class Seq2SeqStepper:
             self.decoder,
             self.output_projection,
         ) = _parts(model, SEQ2SEQ_PARTS, "translation model")
+        self.pointer_generator = getattr(model, "pointer_generator", None)
         self.pad_id = pad_id
 
     def start(self, source_tokens, batch_size, max_length):
@@ -133,11 +137,18 @@ class Seq2SeqStepper:
         memory = self.encode(source_tokens)
         batch_size = ops.shape(source_tokens)[0]
         cache = self.decoder.init_cache(batch_size, max_length, memory)
-        return {
+        state = {
             "cache": cache,
             "source_mask": source_mask,
             **_kernel_state(self.target_embedding, self.output_projection),
         }
+        if self.pointer_generator is not None:
+            state["copy"] = {
+                "memory": memory,
+                "keys": self.pointer_generator.project_memory(memory),
+                "source_tokens": source_tokens,
+            }
+        return state
 
     def prompt(self, source_tokens, bos_id):
         """The decoder's prompt: (B, 1) start tokens."""
@@ -169,14 +180,30 @@ class Seq2SeqStepper:
             cache_update_index=index,
         )
         logits = self.logits(states, state.get("logits_kernel"))
+        if self.pointer_generator is not None:
+            copy = state["copy"]
+            logits = self.pointer_generator(
+                logits,
+                states,
+                copy["memory"],
+                copy["source_tokens"],
+                source_mask=state["source_mask"],
+                memory_keys=copy["keys"],
+            )
         return logits[:, -1], dict(state, cache=cache)
 
     def repeat(self, state, k):
-        return dict(
+        repeated = dict(
             state,
             cache=_repeat_cache(state["cache"], k),
             source_mask=_repeat(state["source_mask"], k),
         )
+        if "copy" in state:
+            repeated["copy"] = {
+                name: _repeat(tensor, k)
+                for name, tensor in state["copy"].items()
+            }
+        return repeated
 
     def reorder(self, state, indices):
         cache = _reorder_self_attention(state["cache"], indices)

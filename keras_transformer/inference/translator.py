@@ -146,6 +146,44 @@ class Translator(Predictor):
         )
         return ids.numpy()
 
+    def _decode_one(self, text):
+        """Searches one text's output, then runs the decoder on it at once.
+
+        Returns the (1, S) source ids, the source and output pieces, the
+        stepper, the encoder output, the decoder states and the attention
+        scores of every decoder layer.
+        """
+        sources = self.encode_sources([text])
+        source_length = int((sources[0] != 0).sum())
+        sources = sources[:, :source_length]
+        lengths = np.minimum(
+            source_length + self.extra_length,
+            self.max_target_length or self.limit,
+        )
+        with eager_predictors():  # under JAX: the search runs eagerly
+            tokens, _ = self._search(sources, np.array([lengths], "int32"))
+        output = [int(t) for t in np.array(tokens)[0] if t]
+        bos = self.target_tokenizer.bos_id
+        inputs = np.array([[bos] + list(output)], "int32")
+        stepper = Seq2SeqStepper(self.model)
+        memory = stepper.encode(sources)
+        states, scores = stepper.decoder(
+            stepper.target_embedding(inputs[:, :-1]),
+            memory,
+            return_attention_scores=True,
+        )
+        pieces = self.source_tokenizer.id_to_piece(sources[0])
+        output_pieces = self.target_tokenizer.id_to_piece(output)
+        return dict(
+            sources=sources,
+            source_pieces=[p.decode("utf-8") for p in pieces.numpy()],
+            output_pieces=[p.decode("utf-8") for p in output_pieces.numpy()],
+            stepper=stepper,
+            memory=memory,
+            states=states,
+            scores=scores,
+        )
+
     def cross_attention(self, text, layer=-1):
         """Where each output piece looked in the source, for one sentence.
 
@@ -159,29 +197,44 @@ class Translator(Predictor):
             float array: row t holds the cross-attention weights, averaged
             over heads, of the step that produced output piece t.
         """
-        sources = self.encode_sources([text])
-        source_length = int((sources[0] != 0).sum())
-        lengths = np.minimum(
-            source_length + self.extra_length,
-            self.max_target_length or self.limit,
-        )
-        with eager_predictors():  # under JAX: the search runs eagerly
-            tokens, _ = self._search(sources, np.array([lengths], "int32"))
-        output = [int(t) for t in np.array(tokens)[0] if t]
-        bos = self.target_tokenizer.bos_id
-        inputs = np.array([[bos] + list(output)], "int32")
-        stepper = Seq2SeqStepper(self.model)
-        memory = stepper.encode(sources[:, :source_length])
-        _, scores = stepper.decoder(
-            stepper.target_embedding(inputs[:, :-1]),
-            memory,
-            return_attention_scores=True,
-        )
-        weights = ops.convert_to_numpy(scores[layer]["cross_attention"])
-        pieces = self.source_tokenizer.id_to_piece(sources[0, :source_length])
-        output_pieces = self.target_tokenizer.id_to_piece(output)
+        run = self._decode_one(text)
+        weights = ops.convert_to_numpy(run["scores"][layer]["cross_attention"])
         return (
-            [p.decode("utf-8") for p in pieces.numpy()],
-            [p.decode("utf-8") for p in output_pieces.numpy()],
+            run["source_pieces"],
+            run["output_pieces"],
             weights[0].mean(axis=0),
+        )
+
+    def copy_attention(self, text):
+        """What each output piece copied from the source, for one text.
+
+        Only for models with a ``PointerGenerator`` (``copy_source``).
+
+        Args:
+            text: the source text.
+
+        Returns:
+            ``(source_pieces, output_pieces, weights, copied)``: the S
+            source pieces (EOS included), the T output pieces (EOS
+            included), a (T, S) float array whose row t is the copy
+            attention of the step that produced piece t, and a (T,) float
+            array: the share ``1 - g`` of that step's distribution that
+            copies (0: all from the vocabulary, 1: all copied).
+        """
+        pointer = getattr(self.model, "pointer_generator", None)
+        if pointer is None:
+            raise ValueError(
+                "copy_attention needs a model that copies source tokens; "
+                "this one was built without model.copy_source: true "
+                "(cross_attention shows where any model looked)."
+            )
+        run = self._decode_one(text)
+        weights, gate = pointer.copy_attention(
+            run["states"], run["memory"], run["sources"]
+        )
+        return (
+            run["source_pieces"],
+            run["output_pieces"],
+            ops.convert_to_numpy(weights)[0],
+            1.0 - ops.convert_to_numpy(gate)[0, :, 0],
         )

@@ -31,6 +31,10 @@ class TransformerConfig:
             table size; decoding limit).
         layer_norm_epsilon: LayerNorm epsilon.
         tie_embeddings: share the embedding and pre-softmax matrices.
+        copy_source: an encoder-decoder also copies source tokens through
+            a ``PointerGenerator`` (See et al. 2017); needs a shared
+            vocabulary. For summarisation, where names and numbers are
+            copied from the document.
 
     Example:
 
@@ -55,6 +59,7 @@ class TransformerConfig:
     max_length: int = 256
     layer_norm_epsilon: float = 1e-6
     tie_embeddings: bool = True
+    copy_source: bool = False
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -84,6 +89,19 @@ class TransformerConfig:
             raise ValueError(
                 f"TransformerConfig.position must be one of {list(POSITIONS)}."
                 f" Received: {self.position!r}"
+            )
+        for name in ("norm_first", "tie_embeddings", "copy_source"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(
+                    f"TransformerConfig.{name} must be true or false. "
+                    f"Received: {getattr(self, name)!r}"
+                )
+        if self.copy_source and not self.shared_vocabulary:
+            raise ValueError(
+                "TransformerConfig.copy_source copies source ids into the "
+                "output, so source and target need one shared vocabulary: "
+                "set target_vocab_size=None (tokenizer.shared: true), or "
+                "copy_source=False."
             )
         if self.d_model % self.num_heads:
             raise ValueError(

@@ -2,7 +2,11 @@
 
 import keras
 
-from keras_transformer.layers import TransformerDecoder, TransformerEncoder
+from keras_transformer.layers import (
+    PointerGenerator,
+    TransformerDecoder,
+    TransformerEncoder,
+)
 from keras_transformer.models.base import TransformerModel, as_config
 from keras_transformer.models.config import TransformerConfig
 from keras_transformer.models.parts import (
@@ -34,7 +38,10 @@ class Transformer(TransformerModel):
             right, starting with BOS).
 
     Returns:
-        float32 logits (B, T, V_target) of the next tokens.
+        float32 logits (B, T, V_target) of the next tokens; with
+        ``config.copy_source``, log-probabilities of the mixture of
+        generating and copying (``PointerGenerator``), which every loss
+        and search takes as logits.
 
     Attributes:
         source_embedding, target_embedding: ``TokenAndPositionEmbedding``
@@ -43,6 +50,8 @@ class Transformer(TransformerModel):
             ``TransformerDecoder``.
         output_projection: the untied ``Dense`` projection, or None when
             the logits come from ``target_embedding(states, reverse=True)``.
+        pointer_generator: the ``PointerGenerator``, or None without
+            ``config.copy_source``.
 
     Example:
 
@@ -82,7 +91,19 @@ class Transformer(TransformerModel):
         projection = output_projection(config)
         memory = encoder(source_embedding(source_tokens))
         states = decoder(target_embedding(target_tokens), memory)
-        logits = output_logits(states, target_embedding, projection)
+        pointer = None
+        if config.copy_source:
+            pointer = PointerGenerator(
+                config.vocab_size, name="pointer_generator"
+            )
+            logits = output_logits(
+                states, target_embedding, projection, "vocabulary_logits"
+            )
+            logits = keras.layers.Activation(
+                "linear", dtype="float32", name="logits"
+            )(pointer(logits, states, memory, source_tokens))
+        else:
+            logits = output_logits(states, target_embedding, projection)
         super().__init__(
             {"source_tokens": source_tokens, "target_tokens": target_tokens},
             logits,
@@ -95,6 +116,7 @@ class Transformer(TransformerModel):
         self.encoder = encoder
         self.decoder = decoder
         self.output_projection = projection
+        self.pointer_generator = pointer
 
 
 def build_transformer(config: TransformerConfig, name="transformer"):

@@ -13,10 +13,18 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
     iteration counter plus one), so the first update does not use a zero
     rate.
 
+    With ``cooldown_steps`` the last steps of a run of ``total_steps``
+    also scale the rate linearly down to zero, ``(total - step) /
+    cooldown`` (the "warmup-stable-decay" recipe: a run that ends at a
+    small rate ends at a lower loss than one cut off at its decayed rate).
+
     Args:
         d_model: D, the model size.
         warmup_steps: 4000 in the paper.
         scale: a multiplier (1.0 in the paper; larger for small batches).
+        total_steps: the steps of the run; needed with ``cooldown_steps``.
+        cooldown_steps: the final steps over which the rate falls
+            linearly to zero (0: none, as in the paper).
 
     Example:
 
@@ -25,7 +33,14 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
     0.000698...
     """
 
-    def __init__(self, d_model, warmup_steps=4000, scale=1.0):
+    def __init__(
+        self,
+        d_model,
+        warmup_steps=4000,
+        scale=1.0,
+        total_steps=None,
+        cooldown_steps=0,
+    ):
         if (
             isinstance(d_model, bool)
             or not isinstance(d_model, int)
@@ -47,19 +62,46 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
             raise ValueError(
                 f"`scale` must be a positive number. Received: {scale!r}"
             )
+        if (
+            isinstance(cooldown_steps, bool)
+            or not isinstance(cooldown_steps, int)
+            or cooldown_steps < 0
+        ):
+            raise ValueError(
+                "`cooldown_steps` must be an int >= 0. Received: "
+                f"{cooldown_steps!r}"
+            )
+        if cooldown_steps and (
+            not isinstance(total_steps, int) or total_steps < cooldown_steps
+        ):
+            raise ValueError(
+                f"`cooldown_steps={cooldown_steps}` needs `total_steps`, the "
+                "steps of the run, at least as many. Received: "
+                f"total_steps={total_steps!r}"
+            )
         self.d_model = d_model
         self.warmup_steps = warmup_steps
         self.scale = float(scale)
+        self.total_steps = total_steps
+        self.cooldown_steps = cooldown_steps
 
     def __call__(self, step):
         step = ops.cast(step, "float32") + 1.0
         decay = ops.rsqrt(step)
         warmup = step * (self.warmup_steps**-1.5)
-        return self.scale * self.d_model**-0.5 * ops.minimum(decay, warmup)
+        rate = self.scale * self.d_model**-0.5 * ops.minimum(decay, warmup)
+        if self.cooldown_steps:
+            # Step k (from 1) of n updates with the rate times (n - k + 1)
+            # / c in the last c steps: the final update still moves.
+            remaining = float(self.total_steps) + 1.0 - step
+            rate = rate * ops.clip(remaining / self.cooldown_steps, 0.0, 1.0)
+        return rate
 
     def get_config(self):
         return {
             "d_model": self.d_model,
             "warmup_steps": self.warmup_steps,
             "scale": self.scale,
+            "total_steps": self.total_steps,
+            "cooldown_steps": self.cooldown_steps,
         }

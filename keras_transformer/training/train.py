@@ -59,7 +59,11 @@ def make_optimizer(experiment, d_model):
     config = experiment.training
     if config.schedule == "transformer":
         learning_rate = TransformerSchedule(
-            d_model, config.warmup, config.lr_scale
+            d_model,
+            config.warmup,
+            config.lr_scale,
+            total_steps=config.steps,
+            cooldown_steps=config.cooldown,
         )
     else:
         learning_rate = config.learning_rate
@@ -311,6 +315,7 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
     schedule = (
         f"warmup {config.warmup} steps"
         + (" (10% of the steps)" if config.warmup_steps is None else "")
+        + (f", cooldown {config.cooldown} steps" if config.cooldown else "")
         if config.schedule == "transformer"
         else f"learning rate {config.learning_rate}"
     )

@@ -5,6 +5,7 @@ from keras import ops
 from keras_transformer.data.tokenizer import ByteTokenizer
 from keras_transformer.inference import (
     Translator,
+    beam_search,
     compile_decoder,
     greedy_decode,
     greedy_decode_uncached,
@@ -54,13 +55,23 @@ def teacher_forced_log_prob(model, sources, tokens):
     return np.where(tokens != 0, picked, 0.0).sum(1), (tokens != 0).sum(1)
 
 
-@pytest.mark.parametrize("norm_first", [False, True])
-@pytest.mark.parametrize("tie", [True, False])
-def test_cached_greedy_equals_uncached_greedy(norm_first, tie):
+@pytest.mark.parametrize(
+    "norm_first, tie, copy",
+    [
+        (False, True, False),
+        (False, False, False),
+        (True, True, False),
+        (True, False, False),
+        (True, True, True),
+        (False, False, True),
+    ],
+)
+def test_cached_greedy_equals_uncached_greedy(norm_first, tie, copy):
     model = _model(
         norm_first=norm_first,
         tie_embeddings=tie,
-        target_vocab_size=None if tie else 30,
+        target_vocab_size=None if tie or copy else 30,
+        copy_source=copy,
     )
     cached, _ = greedy_decode(model, SOURCES, max_length=12)
     uncached = greedy_decode_uncached(model, SOURCES, max_length=12)
@@ -75,8 +86,9 @@ def test_cached_greedy_equals_uncached_on_a_trained_model(trained_model):
     assert (np.array(cached) == 3).any(axis=1).all()  # it learned to stop
 
 
-def test_compiled_decoding_gives_the_same_tokens():
-    model = _model()
+@pytest.mark.parametrize("copy", [False, True])
+def test_compiled_decoding_gives_the_same_tokens(copy):
+    model = _model(copy_source=copy)
     eager, eager_scores = greedy_decode(model, SOURCES, max_length=10)
     for jit in (False, True):
         compiled = compile_decoder(greedy_decode, jit_compile=jit)
@@ -96,6 +108,16 @@ def test_scores_are_the_log_probability_of_the_output(trained_model):
         )
         expected = log_prob / ((5 + counts) / 6) ** alpha
         np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_copying_scores_are_the_log_probability_of_the_output():
+    """Beam search over a copy model scores outputs by the full pass."""
+    model = _model(copy_source=True)
+    tokens, scores = beam_search(
+        model, SOURCES, beam_size=3, max_length=8, length_penalty=0.0
+    )
+    log_prob, _ = teacher_forced_log_prob(model, SOURCES, np.array(tokens))
+    np.testing.assert_allclose(scores, log_prob, rtol=1e-4, atol=1e-4)
 
 
 def test_length_penalty_formula():
@@ -196,6 +218,31 @@ def test_translator_batches_and_truncates():
     sources = translator.encode_sources(texts)
     assert sources.shape[1] == 16
     assert sources[1, -1] == tokenizer.eos_id
+
+
+def test_copy_attention_belongs_to_the_output_of_the_search():
+    tokenizer = ByteTokenizer()
+    text = "copy me"
+    plain = Translator(
+        _model(vocab_size=tokenizer.vocab_size), tokenizer, tokenizer, 16
+    )
+    with pytest.raises(ValueError, match="copy_source: true"):
+        plain.copy_attention(text)
+    translator = Translator(
+        _model(vocab_size=tokenizer.vocab_size, copy_source=True),
+        tokenizer,
+        tokenizer,
+        max_source_length=16,
+        extra_length=4,
+    )
+    source, output, weights, copied = translator.copy_attention(text)
+    same_source, same_output, _ = translator.cross_attention(text)
+    assert (source, output) == (same_source, same_output)
+    assert len(source) == len(text) + 1  # the bytes and EOS
+    assert weights.shape == (len(output), len(source)) == (len(output), 8)
+    np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
+    assert copied.shape == (len(output),)
+    assert ((copied > 0) & (copied < 1)).all()
 
 
 def test_decoding_inputs_may_be_tensors():

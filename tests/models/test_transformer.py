@@ -158,3 +158,30 @@ def test_mixed_precision_logits_are_float32():
     )
     assert logits.dtype == "float32"
     assert np.all(np.isfinite(np.array(logits)))
+
+
+def test_copy_source_model_round_trips_and_keeps_its_meaning(tmp_path):
+    model = build_transformer(_tiny(copy_source=True))
+    source = np.array([[5, 6, 9, 0, 0]])
+    inputs = {"source_tokens": source, "target_tokens": np.array([[2, 7, 8]])}
+    log_probs = np.array(model(inputs))
+    # Log-probabilities of a distribution over the vocabulary.
+    np.testing.assert_allclose(np.exp(log_probs).sum(-1), 1.0, atol=1e-5)
+    # Source padding changes nothing; the decoder stays causal.
+    unpadded = dict(inputs, source_tokens=source[:, :3])
+    np.testing.assert_allclose(model(unpadded), log_probs, atol=1e-5)
+    changed = dict(inputs, target_tokens=np.array([[2, 7, 30]]))
+    np.testing.assert_allclose(
+        np.array(model(changed))[:, :2], log_probs[:, :2], atol=1e-6
+    )
+    path = str(tmp_path / "copy.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_array_equal(model(inputs), loaded(inputs))
+    assert loaded.pointer_generator in loaded.layers
+    assert build_transformer(_tiny()).pointer_generator is None
+
+
+def test_copy_source_needs_a_shared_vocabulary():
+    with pytest.raises(ValueError, match="shared vocabulary"):
+        _tiny(copy_source=True, target_vocab_size=30)

@@ -122,7 +122,10 @@ def summarization_run(tmp_path_factory):
     _write_json(root / "val.jsonl", meeting_dialogues(20, seed=1), lines=True)
     _write_json(root / "test.json", meeting_dialogues(20, seed=2))
     workdir = str(root / "run")
-    metrics = train_and_evaluate(_experiment(root), workdir, verbose=0)
+    # The copying model of configs/samsum.yaml: training, decoding, the
+    # CLI and the export below all go through its PointerGenerator.
+    experiment = _experiment(root, model={"copy_source": True})
+    metrics = train_and_evaluate(experiment, workdir, verbose=0)
     return workdir, metrics
 
 
@@ -310,6 +313,36 @@ def test_summaries_beat_the_longest_three_baseline(summarization_run):
         assert metrics[name] > metrics[f"baseline_{name}"] + 30
     assert metrics["rouge2"] > 50 > metrics["baseline_rouge2"] + 20
     assert "no_repeat_ngram_size=3" in metrics["decode"]
+
+
+@pytest.mark.slow
+def test_names_places_and_days_are_copied(summarization_run):
+    from keras_transformer.run import load_finished
+
+    workdir, _ = summarization_run
+    task, model = load_finished(workdir, compile=False)
+    document = "\n".join(
+        [
+            "Eve: hi Finn",
+            "Finn: hey",
+            "Eve: meet at the gym on friday?",
+            "Finn: sure",
+        ]
+    )
+    source, output, weights, copied = task.predictor(model).copy_attention(
+        document
+    )
+    words = {"Eve", "Finn", "gym", "friday"}
+    named = [t for t, piece in enumerate(output) if piece.strip("▁") in words]
+    assert named, output  # the summary names them
+    for t in named:
+        # Mostly copied, from a source position holding that very piece.
+        assert copied[t] > 0.5, (output[t], copied[t])
+        assert source[int(weights[t].argmax())] == output[t]
+    # A piece absent from the dialogue can only be generated.
+    for t, piece in enumerate(output):
+        if piece not in source:
+            assert copied[t] < 0.5, (piece, copied[t])
 
 
 @pytest.mark.slow

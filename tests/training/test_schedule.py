@@ -71,3 +71,35 @@ def test_default_warmup_is_a_share_of_the_steps_capped_at_the_papers(
 
     config = TrainingConfig(steps=steps, warmup_steps=warmup_steps)
     assert config.warmup == expected
+
+
+def test_cooldown_brings_the_rate_linearly_to_zero():
+    plain = TransformerSchedule(64, warmup_steps=10)
+    cooled = TransformerSchedule(
+        64, warmup_steps=10, total_steps=100, cooldown_steps=20
+    )
+    # Untouched before the last 20 of 100 updates (steps 0..99).
+    for step in range(80):
+        assert float(cooled(step)) == pytest.approx(float(plain(step)))
+    for step in range(80, 100):
+        factor = (100 - step) / 20  # 1 at step 80, 1/20 at the last
+        assert float(cooled(step)) == pytest.approx(
+            factor * float(plain(step)), rel=1e-5
+        )
+    assert float(cooled(100)) == 0.0  # a resumed run past the end: no step
+    config = json.loads(json.dumps(cooled.get_config()))
+    restored = TransformerSchedule.from_config(config)
+    assert float(restored(90)) == pytest.approx(float(cooled(90)))
+
+
+@pytest.mark.parametrize(
+    "kwargs, wanted",
+    [
+        ({"cooldown_steps": -1}, "cooldown_steps"),
+        ({"cooldown_steps": 10}, "total_steps"),
+        ({"cooldown_steps": 10, "total_steps": 5}, "total_steps"),
+    ],
+)
+def test_bad_cooldowns(kwargs, wanted):
+    with pytest.raises(ValueError, match=wanted):
+        TransformerSchedule(64, 10, **kwargs)
