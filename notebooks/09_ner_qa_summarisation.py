@@ -414,9 +414,11 @@ for key in ("rouge1", "rouge2", "rougeLsum"):
 # dialogue and what it copied: each row is an output piece, labelled with
 # the share of its probability that is copied; each column is a dialogue
 # piece, and the colour is the copy attention. The names are copied from
-# the first lines that hold them, the place and the day from the line that
-# proposes the meeting; "and", "will" and the full stop, which the
-# dialogue does not spell that way, come from the vocabulary.
+# the first lines that hold them, the place and the day mostly from the
+# line that proposes the meeting (any position holding the same piece
+# serves: a piece of "gym" may come from "hey"); "and", "will" and the
+# full stop, which the dialogue does not spell that way, come from the
+# vocabulary.
 
 # %%
 task, model = load_finished(summary_run, compile=False)
@@ -428,4 +430,17 @@ source_pieces, output_pieces, weights, copied = summarizer.copy_attention(
 )
 rows = [f"{piece}  {share:.0%}" for piece, share in zip(output_pieces, copied)]
 attention_figure(source_pieces, rows, weights, title="copy attention")
+plt.show()
+
+# %% [markdown]
+# The cross-attention of the last decoder layer (mean over heads) for the
+# same summary: where the decoder looked while computing its states, as
+# in notebook 04. It feeds both the vocabulary distribution and the
+# pointer's queries; it is spread over many pieces, with its peaks on the
+# meeting line, and need not point where the copy comes from.
+
+# %%
+attention_figure(
+    *summarizer.cross_attention(document), title="decoder cross-attention"
+)
 plt.show()
