@@ -150,8 +150,8 @@ class Translator(Predictor):
         """Searches one text's output, then runs the decoder on it at once.
 
         Returns the (1, S) source ids, the source and output pieces, the
-        stepper, the encoder output, the decoder states and the attention
-        scores of every decoder layer.
+        encoder output, the decoder states and the attention scores of
+        every decoder layer.
         """
         sources = self.encode_sources([text])
         source_length = int((sources[0] != 0).sum())
@@ -178,7 +178,6 @@ class Translator(Predictor):
             sources=sources,
             source_pieces=[p.decode("utf-8") for p in pieces.numpy()],
             output_pieces=[p.decode("utf-8") for p in output_pieces.numpy()],
-            stepper=stepper,
             memory=memory,
             states=states,
             scores=scores,

@@ -1,13 +1,11 @@
 """Copying source tokens: the pointer-generator of See et al. (2017)."""
 
-import math
-
 import keras
 import numpy as np
 from keras import ops
 
 from keras_transformer.layers import validation as check
-from keras_transformer.layers.masking import masked_softmax
+from keras_transformer.layers.attention import scaled_dot_product_attention
 from keras_transformer.layers.multi_head_attention import clone_initializer
 
 
@@ -170,13 +168,14 @@ class PointerGenerator(keras.layers.Layer):
             source_mask = ops.not_equal(source_tokens, 0)
         if memory_keys is None:
             memory_keys = self.project_memory(memory)
-        query = self.query_dense(states)
-        scale = ops.cast(1.0 / math.sqrt(query.shape[-1]), query.dtype)
-        scores = ops.matmul(query * scale, ops.swapaxes(memory_keys, -1, -2))
-        weights = masked_softmax(
-            scores, ops.expand_dims(ops.cast(source_mask, "bool"), 1)
+        # One head in float32: the copy weights feed float32 probabilities.
+        context, weights = scaled_dot_product_attention(
+            ops.cast(self.query_dense(states), "float32"),
+            ops.cast(memory_keys, "float32"),
+            ops.cast(memory, "float32"),
+            mask=ops.expand_dims(ops.cast(source_mask, "bool"), 1),
         )
-        context = ops.matmul(ops.cast(weights, memory.dtype), memory)
+        context = ops.cast(context, states.dtype)
         gate = ops.sigmoid(
             ops.cast(
                 self.gate_dense(ops.concatenate([states, context], -1)),

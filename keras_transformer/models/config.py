@@ -78,6 +78,11 @@ class TransformerConfig:
                         f"TransformerConfig.{field.name} must be positive. "
                         f"Received: {value!r}"
                     )
+            if field.type in (bool, "bool") and not isinstance(value, bool):
+                raise ValueError(
+                    f"TransformerConfig.{field.name} must be true or false. "
+                    f"Received: {value!r}"
+                )
         for name in ("dropout", "attention_dropout", "activation_dropout"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 <= value < 1:
@@ -90,12 +95,6 @@ class TransformerConfig:
                 f"TransformerConfig.position must be one of {list(POSITIONS)}."
                 f" Received: {self.position!r}"
             )
-        for name in ("norm_first", "tie_embeddings", "copy_source"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(
-                    f"TransformerConfig.{name} must be true or false. "
-                    f"Received: {getattr(self, name)!r}"
-                )
         if self.copy_source and not self.shared_vocabulary:
             raise ValueError(
                 "TransformerConfig.copy_source copies source ids into the "

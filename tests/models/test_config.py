@@ -43,6 +43,9 @@ def test_overrides_and_round_trip():
         ({"position": "rotary"}, "position"),
         ({"vocab_size": "big"}, "vocab_size"),
         ({"num_layers": True}, "num_layers"),
+        ({"norm_first": "yes"}, "norm_first must be true or false"),
+        ({"tie_embeddings": 1}, "tie_embeddings must be true or false"),
+        ({"copy_source": "false"}, "copy_source must be true or false"),
     ],
 )
 def test_invalid_values(changes, message):
