@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 
-from keras_transformer.errors import TrainingInterrupted, UserError
+from keras_transformer.errors import TrainingInterrupted, UserError, shorten
 
 
 def positive_int(text):
@@ -131,17 +131,28 @@ def _parser():
     evaluate.add_argument(
         "--split", default="test", choices=("train", "validation", "test")
     )
+    evaluate.add_argument(
+        "--output-dir",
+        metavar="DIR",
+        help="write the results to DIR instead of the run's eval/ (e.g. "
+        "for a read-only run directory)",
+    )
     for name, help in (
         (
             "predict",
             "run a finished model on TEXT arguments (or stdin lines): "
             "translations, labels, completions, [MASK] fillers or answers "
             "(question answering reads question<TAB>context and prints "
-            "answer<TAB>start<TAB>end, character offsets)",
+            "answer<TAB>start<TAB>end, character offsets); one line per "
+            "input: in an output, a backslash, newline, carriage return "
+            "and tab are written \\\\, \\n, \\r and \\t, other line "
+            "breaks \\uXXXX",
         ),
         ("translate", "predict for a translation run"),
     ):
-        command = commands.add_parser(name, help=help, parents=[decoding])
+        command = commands.add_parser(
+            name, help=help, description=help, parents=[decoding]
+        )
         command.add_argument("--workdir", required=True)
         command.add_argument(
             "text", nargs="*", help="inputs, one per argument (default: stdin)"
@@ -201,6 +212,13 @@ def _parser():
         "request; TensorFlow Serving on a CPU then needs "
         "--xla_cpu_compilation_enabled=true",
     )
+    export.add_argument(
+        "--serve-batch-size",
+        type=positive_int,
+        metavar="N",
+        help="the most inputs the graph runs at once, which bounds its "
+        "memory; larger requests run in chunks of N (default 64)",
+    )
     return parser
 
 
@@ -249,8 +267,14 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+#: The most characters of an error line (a value quoted whole could be
+#: megabytes long).
+MESSAGE_LIMIT = 2000
+
+
 def _one_line(err):
-    return " ".join(str(err).split()) or type(err).__name__
+    text = " ".join(str(err)[: 4 * MESSAGE_LIMIT].split())
+    return shorten(text, MESSAGE_LIMIT) or type(err).__name__
 
 
 def main(argv=None):
@@ -296,13 +320,14 @@ def _main(args):
     except (UserError, FileNotFoundError, FileExistsError, ValueError) as err:
         _report(args, f"error: {_one_line(err)}")
         return 1
-    except OSError as err:
+    except Exception as err:  # a full disk, as any library reports it
         from keras_transformer.run import disk_problem
 
         problem = disk_problem(err)
         if problem is None:
             raise
-        where = f" ({err.filename})" if err.filename else ""
+        filename = getattr(err, "filename", None)
+        where = f" ({filename})" if filename else ""
         _report(
             args,
             f"error: {problem}{where}. Fix that, then rerun the same "
@@ -345,7 +370,12 @@ def _evaluate(args):
     from keras_transformer.training.train import evaluate
 
     decoding = _decoding(args, read_experiment(args.workdir))
-    metrics = evaluate(args.workdir, args.split, decoding=decoding)
+    metrics = evaluate(
+        args.workdir,
+        args.split,
+        decoding=decoding,
+        output_dir=args.output_dir,
+    )
     how = f", {metrics['decode']}" if "decode" in metrics else ""
     print(
         f"{args.split}{how}: {_summary(metrics)} -> "
@@ -486,6 +516,7 @@ def _export(args):
         decoding=_decoding(args, experiment),
         max_new_tokens=args.max_new_tokens,
         jit_compile=args.jit_compile,
+        serve_batch_size=args.serve_batch_size,
     )
     megabytes = result["bytes"] / 2**20
     print(

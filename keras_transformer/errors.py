@@ -9,6 +9,35 @@ This module imports nothing heavy, so the command line can use it before
 TensorFlow is loaded.
 """
 
+#: The most characters of a value that an error message quotes.
+BRIEF_LENGTH = 80
+
+
+def brief(value, limit=BRIEF_LENGTH):
+    """``repr(value)``, cut to ``limit`` characters for an error message.
+
+    Example:
+
+    >>> brief("x" * 200, 12)
+    "'xxxxxxx...(202 characters)"
+    """
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = f"<a deeply nested {type(value).__name__}>"
+    if len(text) <= limit:
+        return text
+    return f"{text[: max(limit - 4, 1)]}...({len(text)} characters)"
+
+
+def shorten(text, limit=BRIEF_LENGTH):
+    """``text`` (a string), cut to ``limit`` characters with a count of
+    the whole."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[: max(limit - 4, 1)]}...({len(text)} characters)"
+
 
 class UserError(Exception):
     """An error caused by input the user controls; the message names the fix."""
@@ -31,7 +60,7 @@ class RunError(UserError):
 
 
 class TrainingDivergedError(UserError, RuntimeError):
-    """The training loss became NaN or infinite."""
+    """The training loss became NaN, infinite or far above chance."""
 
 
 class TrainingInterrupted(UserError):
@@ -46,4 +75,6 @@ __all__ = [
     "TrainingDivergedError",
     "TrainingInterrupted",
     "UserError",
+    "brief",
+    "shorten",
 ]

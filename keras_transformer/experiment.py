@@ -15,7 +15,12 @@ from typing import Dict, Literal, Optional
 
 import yaml
 
-from keras_transformer.errors import ConfigError, MissingFileError
+from keras_transformer.errors import (
+    ConfigError,
+    MissingFileError,
+    brief,
+    shorten,
+)
 from keras_transformer.inference.decoding_config import DecodingConfig
 from keras_transformer.models.config import TransformerConfig
 
@@ -51,7 +56,9 @@ def _check_bounds(field, value, where):
     if value is None or not bounds:
         return
     if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{where}: expected a finite number, got {value!r}")
+        raise ConfigError(
+            f"{where}: expected a finite number, got {brief(value)}"
+        )
     checks = (
         ("minimum", lambda low: value >= low, ">= {}"),
         ("maximum", lambda high: value <= high, "<= {}"),
@@ -66,7 +73,7 @@ def _check_bounds(field, value, where):
     for name, passes, _ in checks:
         if name in bounds and not passes(bounds[name]):
             raise ConfigError(
-                f"{where}: invalid value {value!r}; it must be "
+                f"{where}: invalid value {brief(value)}; it must be "
                 f"{' and '.join(wanted)}"
             )
 
@@ -105,13 +112,18 @@ class DataConfig:
     target_language: Optional[str] = None
     source_column: int = setting(0, minimum=0)
     target_column: int = setting(1, minimum=0)
+    #: labelled files: the 0-based columns of the text and the label
+    #: (null: found by the header's names, or guessed from the values).
+    text_column: Optional[int] = setting(None, minimum=0)
+    label_column: Optional[int] = setting(None, minimum=0)
     text_key: Optional[str] = None
     label_key: str = "label"
     #: summarization: the JSON keys (or tfds features) of the document and
-    #: of its summary (SAMSum's by default), and whether records with an
-    #: empty side are skipped (counted in the log) instead of refused.
+    #: of its summary (SAMSum's by default).
     document_key: str = "dialogue"
     summary_key: str = "summary"
+    #: translation, classification, summarization files: skip examples
+    #: with a blank side (counted in the log) instead of refusing them.
     skip_empty: bool = False
     validation_fraction: float = setting(0.1, minimum=0.0, below=1.0)
     test_fraction: float = setting(0.1, minimum=0.0, below=1.0)
@@ -151,7 +163,9 @@ class TrainingConfig:
     learning rate, and a long one follows the paper. ``cooldown_fraction``
     (0 by default, as in the paper) brings the rate linearly to zero over
     that share of ``steps`` at the end of the run; as a share, it still
-    fits when ``steps`` is changed.
+    fits when ``steps`` is changed. Every step count is of optimizer
+    updates: with ``gradient_accumulation_steps`` N, a step averages the
+    gradients of N batches.
     """
 
     steps: int = setting(10000, minimum=1)
@@ -288,23 +302,29 @@ def _coerce(value, annotation, where):
             value = "true" if value else "false"
         if value not in choices:
             raise ConfigError(
-                f"{where}: invalid value {value!r}; valid choices: "
+                f"{where}: invalid value {brief(value)}; valid choices: "
                 f"{', '.join(repr(c) for c in choices)}"
             )
         return value
     if origin in (dict, Dict):
         if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+            raise ConfigError(
+                f"{where}: expected a mapping, got {brief(value)}"
+            )
         return dict(value)
     if dataclasses.is_dataclass(annotation):
         return _from_dict(annotation, value, where)
     if annotation is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+            raise ConfigError(
+                f"{where}: expected true or false, got {brief(value)}"
+            )
         return value
     if annotation is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+            raise ConfigError(
+                f"{where}: expected an integer, got {brief(value)}"
+            )
         return value
     if annotation is float:
         if isinstance(value, str):
@@ -314,13 +334,22 @@ def _coerce(value, annotation, where):
             except ValueError:
                 pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
+            raise ConfigError(f"{where}: expected a number, got {brief(value)}")
         return float(value)
     if annotation is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{where}: expected a string, got {value!r}")
+            raise ConfigError(f"{where}: expected a string, got {brief(value)}")
         return value
     return value
+
+
+def _key_names(keys, prefix=""):
+    """``"training.stepz, training.x"``: keys as a message names them (each
+    cut short)."""
+    return ", ".join(
+        prefix + (brief(key)[1:-1] if isinstance(key, str) else brief(key))
+        for key in keys
+    )
 
 
 def _from_dict(cls, values, where):
@@ -328,15 +357,16 @@ def _from_dict(cls, values, where):
         values = {}
     if not isinstance(values, dict):
         raise ConfigError(
-            f"{where or 'config'}: expected a mapping of keys, got {values!r}"
+            f"{where or 'config'}: expected a mapping of keys, got "
+            f"{brief(values)}"
         )
     hints = typing.get_type_hints(cls)
     names = [field.name for field in dataclasses.fields(cls)]
-    unknown = sorted(set(values) - set(names))
+    unknown = sorted(set(values) - set(names), key=str)
     if unknown:
         prefix = f"{where}." if where else ""
         raise ConfigError(
-            f"unknown key(s) {', '.join(prefix + k for k in unknown)}; valid "
+            f"unknown key(s) {_key_names(unknown, prefix)}; valid "
             f"keys{' of ' + where if where else ''}: {', '.join(names)}"
         )
     kwargs = {}
@@ -356,10 +386,10 @@ def _from_dict(cls, values, where):
 def _check_model_section(model):
     fields = {f.name for f in dataclasses.fields(TransformerConfig)}
     fields -= {"vocab_size", "target_vocab_size"}
-    unknown = sorted(set(model) - fields - set(MODEL_EXTRA_KEYS))
+    unknown = sorted(set(model) - fields - set(MODEL_EXTRA_KEYS), key=str)
     if unknown:
         raise ConfigError(
-            f"unknown key(s) {', '.join('model.' + k for k in unknown)}; valid "
+            f"unknown key(s) {_key_names(unknown, 'model.')}; valid "
             f"keys of model: {', '.join(MODEL_EXTRA_KEYS)}, "
             f"{', '.join(sorted(fields))} (vocabulary sizes come from the "
             "tokenizer)"
@@ -369,14 +399,14 @@ def _check_model_section(model):
         if not isinstance(init_from, str) or not init_from:
             raise ConfigError(
                 f"model.init_from: expected the path of a run directory, got "
-                f"{init_from!r}"
+                f"{brief(init_from)}"
             )
 
     preset = model.get("preset", "small")
     if preset not in ("small", "base", "big"):
         raise ConfigError(
-            f"model.preset: invalid value {preset!r}; valid choices: 'small', "
-            "'base', 'big'"
+            f"model.preset: invalid value {brief(preset)}; valid choices: "
+            "'small', 'base', 'big'"
         )
 
 
@@ -438,14 +468,25 @@ def experiment_from_dict(values, stored=False):
 
     if experiment.task not in task_names():
         raise ConfigError(
-            f"task: invalid value {experiment.task!r}; valid choices: "
+            f"task: invalid value {brief(experiment.task)}; valid choices: "
             f"{', '.join(repr(name) for name in task_names())}"
         )
     _check_model_section(experiment.model)
     _check_cooldown(experiment.training)
     # Build once to validate the model fields and their types.
-    experiment.model_config(vocab_size=8)
+    _check_positions(experiment.model_config(vocab_size=8), experiment.training)
     return experiment
+
+
+def _check_positions(model, training):
+    if model.position == "learned" and model.max_length < training.max_length:
+        raise ConfigError(
+            f"model.max_length={model.max_length} is shorter than "
+            f"training.max_length={training.max_length}: learned positions "
+            f"exist only up to model.max_length. Raise model.max_length to "
+            f"{training.max_length} or more (or leave it out: it follows "
+            "training.max_length), or lower training.max_length."
+        )
 
 
 def _check_cooldown(training):
@@ -455,6 +496,54 @@ def _check_cooldown(training):
             "'transformer' schedule; set training.schedule: transformer, "
             "or cooldown_fraction: 0."
         )
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses aliases and repeated keys.
+
+    An alias (``*name``) lets a few lines expand into gigabytes (a "billion
+    laughs"); a repeated key would silently replace the first one (two
+    ``training:`` sections, say). Both are errors with line and column.
+    """
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "aliases (*name) are not accepted: write the value out",
+                self.peek_event().start_mark,
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node)
+            except TypeError:  # an unhashable key: SafeLoader names it
+                continue
+            if first is not key_node:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"the key {brief(key)} is repeated (first on line "
+                    f"{first.start_mark.line + 1}); a later one would "
+                    "replace it: merge the two",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep)
+
+
+def load_yaml(text):
+    """The value of a YAML document, read safely (no tags that build
+    Python objects, no aliases, no repeated keys).
+
+    Raises:
+        yaml.YAMLError: invalid, or one of the refused constructs.
+    """
+    return yaml.load(text, Loader=_StrictLoader)
 
 
 def _yaml_error(err, where, position=True):
@@ -475,13 +564,13 @@ def set_override(values, assignment):
     if "=" not in assignment:
         raise ConfigError(
             f"--set expects key=value (e.g. training.steps=100); got "
-            f"{assignment!r}"
+            f"{brief(assignment)}"
         )
     key, raw = assignment.split("=", 1)
     parts = key.strip().split(".")
     if not all(parts):
         raise ConfigError(
-            f"--set {assignment}: the key must be section.name, e.g. "
+            f"--set {shorten(assignment)}: the key must be section.name, e.g. "
             "training.steps"
         )
     node = values
@@ -490,14 +579,16 @@ def set_override(values, assignment):
         if node is None:
             node = values[part] = {}
         if not isinstance(node, dict):
-            raise ConfigError(f"--set {key}: {part} is not a section")
+            raise ConfigError(
+                f"--set {shorten(key)}: {shorten(part)} is not a section"
+            )
     try:
-        node[parts[-1]] = yaml.safe_load(raw)
+        node[parts[-1]] = load_yaml(raw)
     except yaml.YAMLError as err:
         raise ConfigError(
-            _yaml_error(err, f"--set {assignment}", position=False).replace(
-                ": invalid YAML", ": the value is not valid YAML", 1
-            )
+            _yaml_error(
+                err, f"--set {shorten(assignment)}", position=False
+            ).replace(": invalid YAML", ": the value is not valid YAML", 1)
         ) from None
     return values
 
@@ -532,7 +623,7 @@ def read_yaml_file(path, what="experiment file"):
             f"position {err.start}); save it as UTF-8"
         ) from None
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
     except yaml.YAMLError as err:
         raise ConfigError(_yaml_error(err, path)) from None
 

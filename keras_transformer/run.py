@@ -27,14 +27,16 @@ import contextlib
 import dataclasses
 import errno
 import json
+import math
 import os
 import re
 import shutil
 import socket
+import stat
 import time
 import zipfile
 
-from keras_transformer.errors import ConfigError, RunError
+from keras_transformer.errors import ConfigError, RunError, brief
 
 CONFIG_FILE = "config.yaml"
 MODEL_FILE = "model.keras"
@@ -132,17 +134,54 @@ def atomic_path(target):
     _fsync_directory(os.path.dirname(os.path.abspath(target)))
 
 
+#: ``os.open`` flags of a new file that no symbolic link can redirect: it
+#: must not exist yet, and a link in its place is an error (not followed).
+NEW_FILE_FLAGS = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+)
+
+
+def open_new(target, mode="w"):
+    """Opens a file that does not exist yet for writing (``"w"`` text,
+    UTF-8, or ``"wb"``); never follows a symbolic link."""
+    descriptor = os.open(target, NEW_FILE_FLAGS, 0o644)
+    if mode == "wb":
+        return os.fdopen(descriptor, "wb")
+    return os.fdopen(descriptor, mode, encoding="utf-8")
+
+
 def write_text(target, text):
-    """Writes ``text`` (UTF-8) to ``target`` atomically."""
+    """Writes ``text`` (UTF-8) to ``target`` atomically.
+
+    The text goes to a new temporary file (never through a symbolic link)
+    that then replaces ``target``; a link at ``target`` is replaced, not
+    followed.
+    """
     with atomic_path(target) as temporary:
-        with open(temporary, "w", encoding="utf-8") as handle:
+        with open_new(temporary) as handle:
             handle.write(text)
             handle.flush()
 
 
+def _finite(value):
+    """``value`` with every non-finite float replaced by None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
 def write_json(target, value):
-    """Writes ``value`` as indented JSON to ``target`` atomically."""
-    write_text(target, json.dumps(value, indent=2) + "\n")
+    """Writes ``value`` as indented, strict JSON to ``target`` atomically.
+
+    NaN and infinite numbers, which strict JSON readers refuse, are written
+    as ``null``.
+    """
+    text = json.dumps(_finite(value), indent=2, allow_nan=False)
+    write_text(target, text + "\n")
 
 
 def read_json(target, what=None):
@@ -150,10 +189,15 @@ def read_json(target, what=None):
     try:
         with open(target, encoding="utf-8") as handle:
             return json.load(handle)
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
+        detail = str(err) or "nested too deeply"
         raise RunError(
-            f"{target} is damaged ({what or 'not valid JSON'}: {err}). "
+            f"{target} is damaged ({what or 'not valid JSON'}: {detail}). "
             "Delete it to have it written again."
+        ) from None
+    except OSError as err:
+        raise RunError(
+            f"Cannot read {target}: {err.strerror or err}."
         ) from None
 
 
@@ -194,12 +238,35 @@ _DISK_PROBLEMS = {
 
 
 def disk_problem(err):
-    """A short description of a disk ``OSError``, or None for others."""
-    return _DISK_PROBLEMS.get(getattr(err, "errno", None))
+    """A short description of a disk error, or None for others.
+
+    Recognises ``OSError``s by their ``errno``, and the errors of other
+    libraries (TensorFlow's file system, SentencePiece) by the operating
+    system's message for the same ``errno`` ("No space left on device").
+    """
+    code = getattr(err, "errno", None)
+    if isinstance(err, OSError) and code in _DISK_PROBLEMS:
+        return _DISK_PROBLEMS[code]
+    text = str(err)
+    for number, problem in _DISK_PROBLEMS.items():
+        if os.strerror(number) in text:
+            return problem
+    return None
 
 
-def check_writable(directory, purpose="write results"):
+#: How to get past a directory that cannot be written.
+WRITABLE_FIX = (
+    "Choose a writable directory (or free space), then rerun the same command."
+)
+
+
+def check_writable(directory, purpose="write results", fix=WRITABLE_FIX):
     """Creates ``directory`` if needed and checks a file can be written.
+
+    Args:
+        directory: the directory.
+        purpose: what the directory is for, for the message.
+        fix: what to do instead, for the message.
 
     Raises:
         RunError: naming the directory, the reason and the fix.
@@ -218,18 +285,58 @@ def check_writable(directory, purpose="write results"):
     probe = _temporary_name(os.path.join(directory, "write-check"))
     try:
         os.makedirs(directory, exist_ok=True)
-        with open(probe, "w") as handle:
+        _remove(probe)
+        with open_new(probe) as handle:
             handle.write("ok")
     except OSError as err:
         problem = disk_problem(err) or err.strerror or str(err)
         raise RunError(
-            f"Cannot {purpose} in {directory}: {problem}. Choose a "
-            "writable directory (or free space), then rerun the same "
-            "command."
+            f"Cannot {purpose} in {directory}: {problem}. {fix}"
         ) from None
     finally:
         with contextlib.suppress(OSError):
             os.remove(probe)
+
+
+# ------------------------------------------------------- what is in a run
+
+
+def _file_kind(mode):
+    """``"a directory"``, ``"a FIFO"``... for an ``st_mode``."""
+    for test, kind in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISLNK, "a symbolic link"),
+    ):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+#: The directories of a run that training and evaluation write into.
+WRITTEN_DIRS = (BACKUP_DIR, LOG_DIR, EVAL_DIR)
+
+
+def check_no_links(workdir, names=WRITTEN_DIRS):
+    """Refuses a run whose written entries are symbolic links.
+
+    A run writes only inside its own directory: a link in place of
+    ``backup/`` (say) would send checkpoints, or deletions, elsewhere.
+
+    Raises:
+        RunError: naming the link and the fix.
+    """
+    for name in names:
+        target = path(workdir, name)
+        if os.path.islink(target):
+            raise RunError(
+                f"{target} is a symbolic link (to {os.readlink(target)}); a "
+                "run writes only inside its own directory. Remove the link "
+                "(or use another --workdir), then rerun the same command."
+            )
 
 
 # -------------------------------------------------------------------- lock
@@ -270,12 +377,45 @@ class RunLock:
             return None
         return holder if isinstance(holder, dict) else None
 
+    def _refuse(self, what):
+        raise RunError(
+            f"{self.lock_path} is {what}, not a regular file: the run's lock "
+            "is a plain file that the trainer writes. Remove it, then rerun "
+            "the same command."
+        )
+
+    def _open(self):
+        """The lock file's descriptor; refuses anything but a regular file
+        (a symbolic link is never followed, a FIFO never waited on)."""
+        if os.path.islink(self.lock_path):
+            self._refuse("a symbolic link")
+        try:
+            descriptor = os.open(
+                self.lock_path,
+                os.O_RDWR
+                | os.O_CREAT
+                | getattr(os, "O_NOFOLLOW", 0)
+                | getattr(os, "O_NONBLOCK", 0),
+                0o644,
+            )
+        except IsADirectoryError:
+            self._refuse("a directory")
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                self._refuse("a symbolic link")
+            raise
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(descriptor)
+            self._refuse(_file_kind(mode))
+        return descriptor
+
     def __enter__(self):
         try:
             import fcntl
         except ImportError:  # not POSIX: no lock
             return self
-        descriptor = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        descriptor = self._open()
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -464,14 +604,91 @@ def load_task(workdir):
     return get_task(read_experiment(workdir)).load(workdir)
 
 
+def _first_line(err):
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {brief(text[0], 160) if text else ''}"
+
+
 def load_model(target, compile=True):
-    """Loads a ``.keras`` file after checking it is complete."""
+    """Loads a ``.keras`` file after checking it is complete.
+
+    Keras' safe mode stays on: a file that would run code (a ``Lambda``,
+    an arbitrary function) is refused, not executed.
+
+    Raises:
+        RunError: naming the file, when it is damaged or is not a model of
+            this package.
+    """
     import keras
 
     import keras_transformer  # noqa: F401  (registers the custom objects)
 
     check_keras_file(target)
-    return keras.saving.load_model(target, compile=compile)
+    try:
+        return keras.saving.load_model(target, compile=compile)
+    except Exception as err:  # any content of a foreign or crafted file
+        raise RunError(
+            f"{target} is not a model this package can load "
+            f"({_first_line(err)}). Use the model.keras that "
+            "keras-transformer train wrote, or train again."
+        ) from None
+
+
+def read_metrics(target):
+    """The contents of a run's ``metrics.json``, checked.
+
+    Raises:
+        RunError: naming the file, when it is not a JSON object or its
+            ``steps`` is not a count of steps.
+    """
+    metrics = read_json(target)
+    if not isinstance(metrics, dict):
+        raise RunError(
+            f"{target} is damaged: expected a JSON object of metrics, got "
+            f"{brief(metrics)}. Delete it to have it written again."
+        )
+    steps = metrics.get("steps")
+    if steps is not None and (
+        isinstance(steps, bool) or not isinstance(steps, int) or steps < 0
+    ):
+        raise RunError(
+            f'{target} is damaged: "steps" must be a count of training '
+            f"steps, got {brief(steps)}. Delete it to have it written again."
+        )
+    return metrics
+
+
+def read_labels(target, noun="label", count=None):
+    """The names in a run's ``labels.json``: a list of distinct strings.
+
+    Args:
+        target: the file.
+        noun: what the names are ("class", "tag"), for messages.
+        count: the number of names the model has outputs for (None: not
+            checked).
+
+    Raises:
+        RunError: naming the file and what is wrong.
+    """
+    if not os.path.exists(target):
+        raise RunError(f"{target} is missing: the run's {noun} names are lost.")
+    names = read_json(target)
+    fix = "Restore the file that keras-transformer train wrote."
+    if not isinstance(names, list) or not all(
+        isinstance(name, str) for name in names
+    ):
+        raise RunError(
+            f"{target} is damaged: expected a JSON list of {noun} names "
+            f"(strings), got {brief(names)}. {fix}"
+        )
+    if len(set(names)) != len(names):
+        raise RunError(f"{target} is damaged: it repeats a {noun} name. {fix}")
+    if count is not None and len(names) != count:
+        raise RunError(
+            f"{target} has {len(names)} {noun} names, but the model has "
+            f"{count} outputs. {fix}"
+        )
+    return names
 
 
 def load_finished(workdir, compile=True):
@@ -631,8 +848,7 @@ def run_state(workdir):
     state.has_model = os.path.exists(path(workdir, MODEL_FILE))
     metrics_path = path(workdir, METRICS_FILE)
     if os.path.exists(metrics_path):
-        metrics = read_json(metrics_path)
-        state.metrics = metrics if isinstance(metrics, dict) else None
+        state.metrics = read_metrics(metrics_path)
     return state
 
 
@@ -643,12 +859,15 @@ __all__ = [
     "RunState",
     "atomic_path",
     "check_keras_file",
+    "check_no_links",
     "check_writable",
     "list_checkpoints",
     "load_finished",
     "load_run",
     "load_task",
     "read_experiment",
+    "read_labels",
+    "read_metrics",
     "resume_differences",
     "run_state",
     "write_json",

@@ -203,19 +203,96 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+def _blank_targets(t):
+    (t / "pairs.tsv").write_text("".join(f"source {i}\t \n" for i in range(40)))
+    return _train(
+        t,
+        content=f"data:\n  source: files\n  format: tsv\n  path: "
+        f"{t / 'pairs.tsv'}\n".encode(),
+    )
+
+
+def _in_run(name, make):
+    """``train`` into ``t/w``, where ``make(t/w/name)`` made something."""
+
+    def arguments(t):
+        os.makedirs(t / "w")
+        make(t / "w" / name, t)
+        return _train(t)
+
+    return arguments
+
+
+# The cases of round two of the hostile-input review, each refused in one
+# line before any work.
+HOSTILE = {
+    "yaml alias bomb": (
+        lambda t: _train(
+            t,
+            "data.task=[&a [x,x,x,x,x,x,x,x,x], &b [*a,*a,*a,*a,*a,*a,*a,*a,"
+            "*a], &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]]",
+        ),
+        "aliases (*name) are not accepted",
+    ),
+    "two training sections": (
+        lambda t: _train(
+            t, content=b"training:\n  steps: 10\ntraining:\n  seed: 1\n"
+        ),
+        "e.yaml:3:1: invalid YAML (the key 'training' is repeated (first on "
+        "line 1)",
+    ),
+    "a huge value": (
+        lambda t: _train(t, "data.task=" + "x" * 1_000_000),
+        "data.task: invalid value 'xxxx",
+    ),
+    "learned positions shorter than the data": (
+        lambda t: _train(
+            t,
+            "model.position=learned",
+            "model.max_length=8",
+            "training.max_length=32",
+        ),
+        "model.max_length=8 is shorter than training.max_length=32",
+    ),
+    "a model that cannot fit": (
+        lambda t: _train(t, "model.d_model=1000000000"),
+        "training needs at least",
+    ),
+    "blank targets": (_blank_targets, "40 of 40 pairs have a blank side"),
+    "lock is a symbolic link": (
+        _in_run(".lock", lambda p, t: os.symlink(_config(t), p)),
+        ".lock is a symbolic link, not a regular file",
+    ),
+    "lock is a directory": (
+        _in_run(".lock", lambda p, t: os.mkdir(p)),
+        ".lock is a directory, not a regular file",
+    ),
+    "lock is a FIFO": (
+        _in_run(".lock", lambda p, t: os.mkfifo(p)),
+        ".lock is a FIFO, not a regular file",
+    ),
+    "backup is a symbolic link": (
+        _in_run("backup", lambda p, t: os.symlink(t, p)),
+        "backup is a symbolic link",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES) + sorted(HOSTILE))
 def test_errors_are_one_line_naming_the_fix(case, tmp_path, capsys):
-    arguments, message = CASES[case]
+    arguments, message = {**CASES, **HOSTILE}[case]
     argv = arguments(tmp_path)
     if case == "damaged run config":
         os.makedirs(tmp_path / "w")
         (tmp_path / "w" / "config.yaml").write_text("task: [\n")
         message = "config.yaml:2:1: invalid YAML"
-    code, _, err = _main(capsys, *argv)
+    code, out, err = _main(capsys, *argv)
     assert code == 1
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert message in lines[0]
+    assert len(lines[0]) < 1000
+    assert "Tokenizer" not in out  # refused before any work
 
 
 @pytest.mark.parametrize(
@@ -400,3 +477,138 @@ def test_help_and_argument_errors_import_no_framework(argv):
         "keras",
         "numpy",
     }
+
+
+# ------------------------------------------- damaged or foreign run files
+
+
+def _copy(run_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    return copy
+
+
+def _one_error_line(code, err):
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 1, err
+    assert lines[0].startswith("error: ") and "Traceback" not in err
+    return lines[0]
+
+
+def _foreign_models(copy):
+    """Models that are not this package's: a named Lambda, and a layer
+    whose activation names ``os.system``."""
+    import json
+    import zipfile
+
+    import keras
+
+    inputs = keras.Input((3,))
+    lambda_model = keras.Model(
+        inputs, keras.layers.Lambda(lambda x: x * 2, name="double")(inputs)
+    )
+    lambda_path = str(copy / "lambda.keras")
+    lambda_model.save(lambda_path)
+    dense = keras.Model(inputs, keras.layers.Dense(2, name="d")(inputs))
+    dense_path = str(copy / "dense.keras")
+    dense.save(dense_path)
+    crafted = str(copy / "crafted.keras")
+    with zipfile.ZipFile(dense_path) as source:
+        with zipfile.ZipFile(crafted, "w") as target:
+            for item in source.infolist():
+                data = source.read(item.filename)
+                if item.filename == "config.json":
+                    config = json.loads(data)
+                    layer = config["config"]["layers"][-1]["config"]
+                    layer["activation"] = {"module": "os", "config": "system"}
+                    data = json.dumps(config).encode()
+                target.writestr(item, data)
+    return lambda_path, crafted
+
+
+def test_a_model_file_of_another_kind_is_refused_in_one_line(
+    translation_run, tmp_path, capsys
+):
+    copy = _copy(translation_run, tmp_path)
+    for foreign in _foreign_models(copy):
+        os.replace(foreign, copy / "model.keras")
+        line = _one_error_line(
+            *_main(capsys, "translate", "--workdir", copy, "abc")[::2]
+        )
+        assert "model.keras is not a model this package can load" in line
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        ("5", "labels.json is damaged: expected a JSON list of class names"),
+        ('{"a": 1}', "expected a JSON list of class names"),
+        ('["only"]', "has 1 class names, but the model has 2 outputs"),
+    ],
+)
+def test_damaged_labels_are_refused_by_predict(
+    classification_run, tmp_path, capsys, labels, message
+):
+    copy = _copy(classification_run, tmp_path)
+    (copy / "labels.json").write_text(labels)
+    code, _, err = _main(capsys, "predict", "--workdir", copy, "good a film")
+    assert message in _one_error_line(code, err)
+
+
+def test_damaged_metrics_are_refused_naming_the_file(
+    classification_run, tmp_path, capsys
+):
+    copy = _copy(classification_run, tmp_path)
+    (copy / "metrics.json").write_text('{"steps": "abc"}')
+    code, _, err = _main(capsys, "evaluate", "--workdir", copy)
+    line = _one_error_line(code, err)
+    assert "metrics.json is damaged" in line and "steps" in line
+
+
+def test_evaluate_writes_elsewhere_when_the_run_cannot_be_written(
+    classification_run, tmp_path, capsys, monkeypatch
+):
+    import json
+
+    from keras_transformer import run
+
+    copy = _copy(classification_run, tmp_path)
+    results = tmp_path / "results"
+    code, out, err = _main(
+        capsys, "evaluate", "--workdir", copy, "--output-dir", results
+    )
+    assert code == 0, err
+    assert not (copy / "eval").exists()
+    written = json.loads((results / "test.json").read_text())
+    assert written["steps"] == 40 and written["split"] == "test"
+
+    def read_only(target, mode="w"):
+        raise PermissionError(13, "Permission denied", target)
+
+    monkeypatch.setattr(run, "open_new", read_only)
+    line = _one_error_line(*_main(capsys, "evaluate", "--workdir", copy)[::2])
+    assert "permission denied. Pass --output-dir DIR" in line
+
+
+def test_a_full_disk_reported_by_another_library_is_one_line(
+    tmp_path, capsys, monkeypatch
+):
+    import tensorflow as tf
+
+    from keras_transformer.data.tokenizer import Tokenizer
+
+    def save(self, path):
+        raise tf.errors.ResourceExhaustedError(
+            None, None, f"{path}/spm.model; No space left on device"
+        )
+
+    monkeypatch.setattr(Tokenizer, "save", save)
+    code, _, err = _main(
+        capsys,
+        *_train(tmp_path, "data.train_size=50", "tokenizer.type=byte"),
+    )
+    line = _one_error_line(code, err)
+    assert "error: no space left on the device" in line
+    assert "rerun the same command" in line

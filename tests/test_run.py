@@ -175,3 +175,94 @@ def test_a_damaged_run_config_is_named_with_its_line(tmp_path):
     message = str(info.value)
     assert "config.yaml:3:1: invalid YAML" in message
     assert "run's own copy" in message
+
+
+# ------------------------------------------- hostile files in a run directory
+
+
+def _lock_symlink(lock, victim):
+    os.symlink(victim, lock)
+
+
+def _lock_directory(lock, victim):
+    os.mkdir(lock)
+
+
+def _lock_fifo(lock, victim):
+    os.mkfifo(lock)
+
+
+@pytest.mark.parametrize(
+    "make, kind",
+    [
+        (_lock_symlink, "a symbolic link"),
+        (_lock_directory, "a directory"),
+        (_lock_fifo, "a FIFO"),
+    ],
+)
+def test_a_lock_that_is_not_a_regular_file_is_refused(tmp_path, make, kind):
+    victim = tmp_path / "precious.txt"
+    victim.write_text("keep me")
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    make(str(workdir / ".lock"), str(victim))
+    with pytest.raises(RunError, match=f"lock is {kind}, not a regular file"):
+        with run.RunLock(str(workdir)):
+            pass
+    assert victim.read_text() == "keep me"
+
+
+def test_written_directories_that_are_links_are_refused(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    run.check_no_links(str(workdir))  # nothing there yet
+    os.symlink(elsewhere, workdir / "backup")
+    with pytest.raises(RunError, match="backup is a symbolic link"):
+        run.check_no_links(str(workdir))
+
+
+def test_json_is_written_strict_with_null_for_non_finite_numbers(tmp_path):
+    target = tmp_path / "metrics.json"
+    run.write_json(target, {"loss": float("inf"), "x": [float("nan"), 1.5]})
+
+    def refuse(constant):
+        raise ValueError(constant)
+
+    values = json.loads(target.read_text(), parse_constant=refuse)
+    assert values == {"loss": None, "x": [None, 1.5]}
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"steps": "abc"}', "\"steps\" must be a count of training steps"),
+        ('{"steps": -3}', "\"steps\" must be a count"),
+        ("[1, 2]", "expected a JSON object of metrics"),
+        ("[" * 100000, "damaged"),
+    ],
+)
+def test_damaged_metrics_are_named(tmp_path, content, message):
+    target = tmp_path / "metrics.json"
+    target.write_text(content)
+    with pytest.raises(RunError, match=message) as info:
+        run.read_metrics(str(target))
+    assert str(target) in str(info.value) and len(str(info.value)) < 500
+
+
+@pytest.mark.parametrize(
+    "content, count, message",
+    [
+        ("5", None, "expected a JSON list of class names"),
+        ('{"a": 1}', None, "expected a JSON list of class names"),
+        ('["a", "a"]', None, "repeats a class name"),
+        ('["only"]', 2, "has 1 class names, but the model has 2 outputs"),
+    ],
+)
+def test_damaged_labels_are_named(tmp_path, content, count, message):
+    target = tmp_path / "labels.json"
+    target.write_text(content)
+    with pytest.raises(RunError, match=message) as info:
+        run.read_labels(str(target), "class", count)
+    assert str(target) in str(info.value)

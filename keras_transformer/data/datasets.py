@@ -6,6 +6,7 @@ call these helpers: ``file_splits`` reads local files in any
 ``pairs_dataset`` and ``texts_dataset`` turn lists into ``tf.data``.
 """
 
+import collections
 import dataclasses
 import os
 from typing import Dict, List, Optional
@@ -13,7 +14,12 @@ from typing import Dict, List, Optional
 import tensorflow as tf
 
 from keras_transformer.data import builtin_tasks, sources
-from keras_transformer.errors import ConfigError, MissingFileError
+from keras_transformer.errors import (
+    ConfigError,
+    DataError,
+    MissingFileError,
+    brief,
+)
 
 SPLITS = ("train", "validation", "test")
 
@@ -108,7 +114,16 @@ def _read_split_files(config, split):
             _path_for(config, split, config.target_language),
         )
     if config.format == "labelled":
-        return sources.read_labelled(_path_for(config, split))
+        auto = "auto"
+        return sources.read_labelled(
+            _path_for(config, split),
+            text_column=auto
+            if config.text_column is None
+            else config.text_column,
+            label_column=auto
+            if config.label_column is None
+            else config.label_column,
+        )
     if config.format == "conll":
         from keras_transformer.data.conll import read_conll
 
@@ -116,7 +131,70 @@ def _read_split_files(config, split):
     return sources.read_text(_path_for(config, split))
 
 
-def file_splits(config, reader=None):
+def nonempty_pairs(pairs, where, sides, skip_empty=False, log=print):
+    """The pairs with no blank side; refuses blank ones unless skipped.
+
+    A blank side teaches nothing (a blank target only teaches the model
+    to stop at once) and can make a metric meaningless (blank references
+    match blank outputs).
+
+    Args:
+        pairs: ``(a, b)`` strings.
+        where: the file(s) read, for messages.
+        sides: the names of the two sides, e.g. ``("source", "target")``.
+        skip_empty: drop blank pairs (counted in the log) instead.
+        log: where the count of dropped pairs goes.
+
+    Raises:
+        DataError: a side is blank and ``skip_empty`` is False.
+    """
+    blank = [
+        index
+        for index, pair in enumerate(pairs)
+        if not pair[0].strip() or not pair[1].strip()
+    ]
+    if not blank:
+        return pairs
+    if not skip_empty:
+        first = pairs[blank[0]]
+        side = sides[0] if not first[0].strip() else sides[1]
+        raise DataError(
+            f"{where}: {len(blank):,} of {len(pairs):,} pairs have a blank "
+            f"side (the first, pair {blank[0] + 1}, {brief(tuple(first))}, "
+            f"has a blank {side}). Fix the data, or set data.skip_empty: "
+            "true to skip such pairs."
+        )
+    log(f"{where}: skipped {len(blank):,} pairs with a blank side.")
+    dropped = set(blank)
+    return [pair for index, pair in enumerate(pairs) if index not in dropped]
+
+
+def _check_split_sizes(examples, splits, config, log=print):
+    """Warns when a validation or test split got far more than its share
+    because many examples share one source (a group is never cut)."""
+    total = len(examples)
+    for split, fraction in (
+        ("validation", config.validation_fraction),
+        ("test", config.test_fraction),
+    ):
+        wanted = round(total * fraction)
+        got = len(splits[split])
+        if got <= wanted + max(5, wanted // 2):
+            continue
+        key, count = collections.Counter(
+            sources.group_key(example) for example in splits[split]
+        ).most_common(1)[0]
+        log(
+            f"WARNING: the {split} split has {got:,} examples where "
+            f"data.{split}_fraction={fraction} asks for about {wanted:,}: "
+            f"{count:,} examples share the source {brief(key)}, and "
+            "examples of one source stay in one split. Remove the repeats "
+            "from the data, or give each split its file ({split} in "
+            "data.path)."
+        )
+
+
+def file_splits(config, reader=None, clean=None):
     """Every split's examples from local files, in ``config.format`` (or
     read by ``reader(path)`` -> list of examples, for a task's own files).
 
@@ -125,27 +203,40 @@ def file_splits(config, reader=None):
     ``test_fraction`` (texts by characters, examples by a seeded shuffle
     that keeps repeated sources on one side).
 
+    Args:
+        config: the ``data`` settings.
+        reader: reads a file's examples (default: by ``config.format``).
+        clean: ``clean(examples, where)`` -> the examples to keep, applied
+            to each file's examples before any split (e.g.
+            ``nonempty_pairs``).
+
     Returns:
         split -> examples: a list of (source, target) pairs (``tsv``,
         ``parallel``), of (text, label) pairs (``labelled``), of (words,
         tags) sentences (``conll``) or one text (``text``).
     """
+
+    def read(split):
+        examples = _read_file_examples(config, split, reader)
+        if clean is None:
+            return examples
+        return clean(examples, _path_for(config, split))
+
     if _has_split_placeholder(config):
-        return {
-            split: _read_file_examples(config, split, reader)
-            for split in SPLITS
-        }
-    examples = _read_file_examples(config, "train", reader)
+        return {split: read(split) for split in SPLITS}
+    examples = read("train")
     if isinstance(examples, str):
         return sources.split_text(
             examples, config.validation_fraction, config.test_fraction
         )
-    return sources.split_examples(
+    splits = sources.split_examples(
         examples,
         config.validation_fraction,
         config.test_fraction,
         seed=config.seed,
     )
+    _check_split_sizes(examples, splits, config)
+    return splits
 
 
 def limit(examples, count):

@@ -337,8 +337,9 @@ def _auto_columns(rows, num_columns, path):
         raise ValueError(
             f"Cannot tell which column of {path!r} holds the labels: neither "
             f"the first nor the last column has at most {_MAX_LABEL_VALUES} "
-            f"distinct short values. Pass label_column= and text_column= "
-            f"(column indices)."
+            f"distinct short values. Choose the columns: data.label_column "
+            "and data.text_column in an experiment (label_column= and "
+            "text_column= of read_labelled), 0-based column indices."
         )
     # Fewer distinct values, then shorter cells, then the first column.
     label = min(candidates, key=lambda i: (stats[i][0], stats[i][2], i))
@@ -492,7 +493,8 @@ def _check_fractions(validation_fraction, test_fraction):
         )
 
 
-def _group_key(example):
+def group_key(example):
+    """What ``split_examples`` groups an example by: its source."""
     key = example[0] if isinstance(example, (tuple, list)) else example
     try:
         hash(key)
@@ -538,7 +540,7 @@ def split_examples(
     examples = list(examples)
     groups = {}
     for example in examples:
-        groups.setdefault(_group_key(example), []).append(example)
+        groups.setdefault(group_key(example), []).append(example)
     keys = list(groups)
     rng = random.Random(seed)
     rng.shuffle(keys)

@@ -195,6 +195,17 @@ def _join(path, name):
     return tf.io.gfile.join(path, name)
 
 
+def _is_plain_name(name):
+    """Whether ``name`` is a file name without a directory part."""
+    return (
+        isinstance(name, str)
+        and name not in ("", ".", "..")
+        and "/" not in name
+        and "\\" not in name
+        and "\0" not in name
+    )
+
+
 def _check_bool(name, value):
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(
@@ -528,6 +539,11 @@ class Tokenizer(tf.Module):
                     f"{config_path!r} is not valid JSON ({error}). Save the "
                     "tokenizer again with Tokenizer.save()."
                 ) from error
+        if not isinstance(config, dict):
+            raise ValueError(
+                f"{config_path!r} is not a tokenizer description (a JSON "
+                "object); save the tokenizer again with Tokenizer.save()."
+            )
         types = {cls.type_name: cls for cls in _TOKENIZER_CLASSES}
         kind = config.get("type")
         if kind not in types:
@@ -832,7 +848,14 @@ class SentencePieceTokenizer(Tokenizer):
 
     @classmethod
     def _from_saved(cls, path, config):
-        model_path = _join(path, config.get("model_file", SENTENCEPIECE_FILE))
+        name = config.get("model_file", SENTENCEPIECE_FILE)
+        if not _is_plain_name(name):
+            raise ValueError(
+                f"{_join(path, CONFIG_FILE)!r} names model_file={name!r}; "
+                "it must be the plain name of a file in the tokenizer's own "
+                f"directory (e.g. {SENTENCEPIECE_FILE!r})."
+            )
+        model_path = _join(path, name)
         if not tf.io.gfile.exists(model_path):
             raise FileNotFoundError(
                 f"The SentencePiece model {model_path!r} is missing. Save "

@@ -23,6 +23,10 @@ very graph that ``keras-transformer predict`` runs in-process:
   (float32, [None]) and ``start``, ``end`` (int32, [None], character
   offsets: ``answer == context[start:end]``).
 
+The signature runs its work on chunks of at most ``serve_batch_size``
+inputs (``inference.Predictor``), so a request of any size takes the
+memory of one chunk.
+
 The SavedModel needs only ``tensorflow`` and ``tensorflow_text`` (for the
 SentencePiece ops) to load and run.
 """
@@ -57,9 +61,21 @@ def check_backend():
 
 
 def server_for_run(
-    workdir, decoding=None, max_new_tokens=100, jit_compile=False
+    workdir,
+    decoding=None,
+    max_new_tokens=100,
+    jit_compile=False,
+    serve_batch_size=None,
 ):
     """The serving module of a finished run: its task's predictor.
+
+    Args:
+        workdir: the run directory.
+        decoding: a ``DecodingConfig`` (default: the run's).
+        max_new_tokens: tokens a language model generates per prompt.
+        jit_compile: run the search under XLA (translation, summarisation).
+        serve_batch_size: the most inputs the graph runs at once (None:
+            the predictor's default, ``Predictor.serve_batch_size``).
 
     Raises:
         ConfigError: ``jit_compile`` for a task without a search.
@@ -74,7 +90,10 @@ def server_for_run(
                 "it."
             )
         options["jit_compile"] = True
-    return task.predictor(model, decoding, **options)
+    server = task.predictor(model, decoding, **options)
+    if serve_batch_size is not None:
+        server.serve_batch_size = serve_batch_size
+    return server
 
 
 def export_run(
@@ -84,6 +103,7 @@ def export_run(
     decoding=None,
     max_new_tokens=100,
     jit_compile=False,
+    serve_batch_size=None,
 ):
     """Exports a finished run as a SavedModel for TensorFlow Serving.
 
@@ -105,6 +125,9 @@ def export_run(
             size, bucket) at its first request, then faster requests.
             TensorFlow Serving needs ``--xla_cpu_compilation_enabled=true``
             to run it on a CPU.
+        serve_batch_size: the most inputs the graph runs at once, which
+            bounds its memory; larger requests run in chunks of this size,
+            one after the other (None: ``Predictor.serve_batch_size``).
 
     Returns:
         A dict with ``path``, ``version``, ``bytes`` and ``seconds``.
@@ -115,7 +138,8 @@ def export_run(
             under TensorFlow), or ``jit_compile`` for a task without a
             search.
         RunError: ``workdir`` holds no finished run, ``export_dir`` is not
-            a writable directory, or the version exists.
+            a writable directory (or the disk fills up while writing), or
+            the version exists.
 
     Example:
 
@@ -140,7 +164,9 @@ def export_run(
             f"{path} already exists: choose another --version or remove it."
         )
     started = time.time()
-    server = server_for_run(workdir, decoding, max_new_tokens, jit_compile)
+    server = server_for_run(
+        workdir, decoding, max_new_tokens, jit_compile, serve_batch_size
+    )
     logger = tf.get_logger()
     level = logger.level
     logger.setLevel("WARNING")  # not "INFO: Assets written to ..."
@@ -149,11 +175,13 @@ def export_run(
             tf.saved_model.save(
                 server, temporary, signatures={"serving_default": server.serve}
             )
-    except OSError as err:
-        problem = run.disk_problem(err) or str(err)
+    except (OSError, tf.errors.OpError) as err:
+        problem = run.disk_problem(err)
+        if problem is None and not isinstance(err, OSError):
+            raise  # not the disk's fault: a bug
         raise RunError(
-            f"Cannot write the SavedModel to {path}: {problem}. Nothing was "
-            "left behind; fix that and export again."
+            f"Cannot write the SavedModel to {path}: {problem or err}. "
+            "Nothing was left behind; fix that and export again."
         ) from None
     finally:
         logger.setLevel(level)

@@ -8,7 +8,7 @@ from keras_transformer.data.question_windows import (
     question_windows,
 )
 from keras_transformer.errors import DataError
-from keras_transformer.inference.predictor import Predictor
+from keras_transformer.inference.predictor import Predictor, one_line
 
 
 class AnswerExtractor(Predictor):
@@ -174,7 +174,7 @@ class AnswerExtractor(Predictor):
         return question, context
 
     def format(self, row):
-        return f"{row['answer']}\t{row['start']}\t{row['end']}"
+        return f"{one_line(row['answer'])}\t{row['start']}\t{row['end']}"
 
 
 __all__ = ["AnswerExtractor"]

@@ -8,8 +8,58 @@ from keras_transformer.data.tagged_words import (
     first_piece_positions,
     word_pieces,
 )
-from keras_transformer.inference.predictor import Predictor
+from keras_transformer.inference.predictor import Predictor, one_line
 from keras_transformer.special_tokens import BOS_ID, EOS_ID
+
+
+def window_rows(piece_counts, kept):
+    """Cuts sentences into windows of whole words, ``kept`` pieces each.
+
+    Each sentence's words fill a window in order until the next word's
+    pieces would not fit; that word opens the sentence's next window (a
+    word of more than ``kept`` pieces counts as ``kept``: it is cut).
+    The windows of all sentences, in order, are the rows of one batch.
+
+    Args:
+        piece_counts: int64 ``tf.RaggedTensor`` [B, (W)], pieces per word.
+        kept: the most pieces per window (``max_length - 2``).
+
+    Returns:
+        ``(rows, count)``: int64 [N], the window (batch row) of each of
+        the N words, and R, the number of windows.
+
+    Example:
+
+    >>> counts = tf.ragged.constant([[2, 1, 2], [], [5]], tf.int64)
+    >>> rows, count = window_rows(counts, 3)
+    >>> rows.numpy().tolist(), int(count)
+    ([0, 0, 1, 2], 3)
+    """
+    flat = tf.minimum(piece_counts.flat_values, kept)
+    sentence = piece_counts.value_rowids()
+    ends = tf.cumsum(flat)
+    starts = ends - flat
+    nrows = piece_counts.nrows()
+    unplaced = tf.fill(tf.shape(flat), tf.constant(-1, tf.int64))
+
+    def place(step, window):
+        # Each sentence's next window begins at its first unplaced word.
+        begin = tf.math.unsorted_segment_min(
+            tf.where(window < 0, starts, starts.dtype.max), sentence, nrows
+        )
+        fits = (window < 0) & (ends - tf.gather(begin, sentence) <= kept)
+        return step + 1, tf.where(fits, step, window)
+
+    _, window = tf.while_loop(
+        lambda step, window: tf.reduce_any(window < 0),
+        place,
+        [tf.constant(0, tf.int64), unplaced],
+    )
+    first = tf.ragged.range(piece_counts.row_lengths()).flat_values == 0
+    previous = tf.concat([[-1], window[:-1]], axis=0)
+    opens = first | (window != previous)
+    opens = tf.cast(opens, tf.int64)
+    return tf.cumsum(opens) - 1, tf.reduce_sum(opens)
 
 
 class EntityTagger(Predictor):
@@ -20,14 +70,24 @@ class EntityTagger(Predictor):
     model on BOS + pieces + EOS, takes the tag of each word's first piece
     and reads the entities from the BIO / BIOES tags the way conlleval
     does (an ``I-X`` that does not continue an ``X`` entity starts one).
-    A text longer than ``max_length`` tokens keeps its first
-    ``max_length - 2`` pieces: the words beyond them are tagged ``O``.
+
+    A text of more than ``max_length - 2`` pieces is tagged in windows
+    (``window_rows``): consecutive runs of whole words of at most
+    ``max_length - 2`` pieces each, every one run through the model as
+    BOS + pieces + EOS, all windows of a batch as one batch of rows.
+    Every word gets the tag of its first piece in its window; a word of
+    more pieces than fit keeps its first ones. The windows do not
+    overlap (simple, and each word is tagged once): a word at the start
+    of a window sees no words before it. The entities and their offsets
+    are read from the tags of the whole text, so an entity may span two
+    windows.
 
     Args:
         model: a ``models.TokenClassifier``.
         tokenizer: the run's tokenizer.
         tag_names: the tags, in tag-id order (``O`` among them).
-        max_length: tokens per text, BOS and EOS included.
+        max_length: tokens per model row (a window), BOS and EOS
+            included.
 
     Call arguments (``serve``):
         text: (B,) ``tf.string``.
@@ -45,6 +105,8 @@ class EntityTagger(Predictor):
     [{'type': 'city', 'text': 'Zürich', 'start': 7, 'end': 13}]
     """
 
+    pad_values = {"starts": -1, "ends": -1}
+
     def __init__(self, model, tokenizer, tag_names, max_length):
         super().__init__(name="entity_tagger")
         self.model = model
@@ -55,41 +117,29 @@ class EntityTagger(Predictor):
         self.tag_names = tf.constant(tag_names, tf.string)
         self.prefixes = tf.constant([p for p, _ in parts], tf.string)
         self.kinds = tf.constant([k for _, k in parts], tf.string)
-        self.outside = tag_names.index("O") if "O" in tag_names else 0
         self.splitter = tf_text.WhitespaceTokenizer()
 
     def _tag_ids(self, words):
         """Tag ids of ragged words [B, (W)] -> int64 ragged [B, (W)]."""
-        pieces = word_pieces(self.tokenizer, words.flat_values)
-        counts = words.with_flat_values(pieces.row_lengths())
-        positions = first_piece_positions(counts)
-        sentences = tf.RaggedTensor.from_row_splits(
-            pieces.flat_values,
-            tf.gather(pieces.row_splits, words.row_splits),
-        )
         kept = self.max_length - 2
-        batch = sentences.nrows()
+        pieces = word_pieces(self.tokenizer, words.flat_values)[:, :kept]
+        counts = words.with_flat_values(pieces.row_lengths())
+        rows, count = window_rows(counts, kept)
+        windows = tf.RaggedTensor.from_value_rowids(pieces, rows, nrows=count)
+        positions = first_piece_positions(windows.row_lengths(axis=2))
+        batch = windows.nrows()
         tokens = tf.concat(
             [
                 tf.fill([batch, 1], BOS_ID),
-                sentences[:, :kept],
+                windows.merge_dims(1, 2),
                 tf.fill([batch, 1], EOS_ID),
             ],
             axis=1,
         ).to_tensor()
         logits = self.model({"tokens": tf.cast(tokens, tf.int32)})
         predicted = tf.argmax(logits, axis=-1)
-        flat = positions.flat_values
-        width = tf.shape(tokens, out_type=tf.int64)[1]
-        index = tf.stack(
-            [positions.value_rowids(), tf.minimum(flat, width - 1)], axis=-1
-        )
-        tags = tf.where(
-            flat <= kept,
-            tf.gather_nd(predicted, index),
-            tf.constant(self.outside, tf.int64),
-        )
-        return words.with_flat_values(tags)
+        index = tf.stack([rows, positions.flat_values], axis=-1)
+        return words.with_flat_values(tf.gather_nd(predicted, index))
 
     def _entities(self, text, tags, starts, ends):
         """Entity spans of ragged tag ids and character offsets."""
@@ -132,8 +182,8 @@ class EntityTagger(Predictor):
         return {
             "types": dense(tf.boolean_mask(kind, start), ""),
             "texts": dense(entity_texts, ""),
-            "starts": dense(entity_starts, -1),
-            "ends": dense(entity_ends, -1),
+            "starts": dense(entity_starts, self.pad_values["starts"]),
+            "ends": dense(entity_ends, self.pad_values["ends"]),
         }
 
     def _serve(self, text):
@@ -164,7 +214,7 @@ class EntityTagger(Predictor):
 
         Args:
             sentences: a list of lists of words (``str``).
-            batch_size: sentences per model call.
+            batch_size: sentences per model call (all their windows).
 
         Returns:
             A list of lists of tag names, one per word.
@@ -207,9 +257,9 @@ class EntityTagger(Predictor):
 
     def format(self, row):
         return "; ".join(
-            f'{e["type"]} "{e["text"]}" {e["start"]}-{e["end"]}'
+            f'{e["type"]} "{one_line(e["text"])}" {e["start"]}-{e["end"]}'
             for e in row["entities"]
         )
 
 
-__all__ = ["EntityTagger"]
+__all__ = ["EntityTagger", "window_rows"]

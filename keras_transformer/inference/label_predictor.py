@@ -2,7 +2,11 @@
 
 import tensorflow as tf
 
-from keras_transformer.inference.predictor import Predictor, dense_ids
+from keras_transformer.inference.predictor import (
+    Predictor,
+    dense_ids,
+    one_line,
+)
 
 
 class LabelPredictor(Predictor):
@@ -53,7 +57,7 @@ class LabelPredictor(Predictor):
         return {"probabilities": probabilities, "label": label}
 
     def format(self, row):
-        return f"{row['label']}\t{max(row['probabilities']):.4f}"
+        return f"{one_line(row['label'])}\t{max(row['probabilities']):.4f}"
 
 
 __all__ = ["LabelPredictor"]

@@ -4,7 +4,11 @@ import re
 
 import tensorflow as tf
 
-from keras_transformer.inference.predictor import Predictor, truncated_ids
+from keras_transformer.inference.predictor import (
+    Predictor,
+    one_line,
+    truncated_ids,
+)
 from keras_transformer.special_tokens import MASK_PIECE
 
 
@@ -38,6 +42,8 @@ class MaskFiller(Predictor):
     [['very', 'really', 'so', 'not', 'pretty']]
     """
 
+    pad_values = {"fillers": "", "probabilities": 0.0}
+
     def __init__(self, model, tokenizer, max_length, top_k=5):
         if tokenizer.mask_id is None:
             raise ValueError(
@@ -67,25 +73,27 @@ class MaskFiller(Predictor):
         rows = positions[:, 0]
         batch = tf.shape(tokens, out_type=tf.int64)[0]
 
-        def per_text(values, default):
+        def per_text(key, values):
             ragged = tf.RaggedTensor.from_value_rowids(
                 values, rows, nrows=batch
             )
-            return ragged.to_tensor(default_value=default)
+            return ragged.to_tensor(default_value=self.pad_values[key])
 
         filled = tf.tensor_scatter_nd_update(
             tokens, positions, top.indices[:, 0]
         )
         return {
             "filled": self.tokenizer.detokenize(filled),
-            "fillers": per_text(tf.reshape(pieces, [-1, self.top_k]), ""),
-            "probabilities": per_text(top.values, 0.0),
+            "fillers": per_text(
+                "fillers", tf.reshape(pieces, [-1, self.top_k])
+            ),
+            "probabilities": per_text("probabilities", top.values),
         }
 
     def format(self, row):
         masks = [
             ", ".join(
-                f"{piece} {probability:.3f}"
+                f"{one_line(piece)} {probability:.3f}"
                 for piece, probability in zip(pieces, probabilities)
                 if piece or probability
             )
@@ -94,7 +102,7 @@ class MaskFiller(Predictor):
             )
         ]
         masks = [text for text in masks if text]
-        return "\t".join([row["filled"]] + masks)
+        return "\t".join([one_line(row["filled"])] + masks)
 
 
 __all__ = ["MaskFiller"]

@@ -6,6 +6,7 @@ from keras_transformer.inference.decoding_config import DecodingConfig
 from keras_transformer.inference.predictor import (
     Predictor,
     dense_ids,
+    one_line,
     search_for,
 )
 
@@ -84,7 +85,7 @@ class TextGenerator(Predictor):
         }
 
     def format(self, row):
-        return row["completion"]
+        return one_line(row["completion"])
 
 
 __all__ = ["TextGenerator"]

@@ -9,6 +9,7 @@ from keras_transformer.data.pipeline import pad_to_bucket
 from keras_transformer.inference.decoding_config import DecodingConfig
 from keras_transformer.inference.predictor import (
     Predictor,
+    one_line,
     search_for,
     truncated_ids,
 )
@@ -47,8 +48,9 @@ class Translator(Predictor):
             to the training pipeline's bucket lengths
             (``data.pipeline.pad_to_bucket``), so XLA compiles one program
             per (batch size, bucket) at its first use rather than one per
-            source length. TensorFlow Serving runs such a SavedModel on a
-            CPU only with ``--xla_cpu_compilation_enabled=true``.
+            source length (batch sizes are at most ``serve_batch_size``).
+            TensorFlow Serving runs such a SavedModel on a CPU only with
+            ``--xla_cpu_compilation_enabled=true``.
 
     Call arguments (``serve``):
         text: (B,) ``tf.string``.
@@ -126,7 +128,7 @@ class Translator(Predictor):
         }
 
     def format(self, row):
-        return row[self.output_key]
+        return one_line(row[self.output_key])
 
     def translate_with_scores(self, texts, batch_size=64):
         """``(translations, scores)`` of ``texts``, in order."""

@@ -12,14 +12,17 @@ To add an application: subclass ``Task``, implement the methods marked
 """
 
 import os
-import shutil
 import time
 
 import tensorflow as tf
 
 from keras_transformer import run
 from keras_transformer.data import datasets, pipeline
-from keras_transformer.data.tokenizer import ByteTokenizer, train_sentencepiece
+from keras_transformer.data.tokenizer import (
+    ByteTokenizer,
+    Tokenizer,
+    train_sentencepiece,
+)
 from keras_transformer.errors import ConfigError, DataError, RunError
 from keras_transformer.training.losses import (
     MaskedSparseCategoricalCrossentropy,
@@ -42,6 +45,18 @@ ENCODER_SHAPE_FIELDS = (
 
 def _is_empty(dataset):
     return next(iter(dataset.take(1)), None) is None
+
+
+def _load_tokenizer(directory, setting):
+    """The tokenizer saved in ``directory``, which ``setting`` names.
+
+    Raises:
+        ConfigError: naming the setting and what is wrong.
+    """
+    try:
+        return Tokenizer.load(directory)
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"{setting}: {err}") from None
 
 
 class Task:
@@ -77,6 +92,7 @@ class Task:
         self.experiment = experiment
         self.tokenizers = None
         self.label_names = None
+        self._labels_path = None
 
     # ------------------------------------------------------------ examples
 
@@ -158,9 +174,11 @@ class Task:
         origin = self._tokenizer_origin()
         if not all(os.path.exists(path) for path in paths):
             if origin:
+                # Saved anew: only the tokenizer's own files, as regular
+                # files, whatever else the directory holds or links to.
                 with run.atomic_path(paths[0]) as temporary:
-                    shutil.copytree(origin, temporary)
-                print(f"Tokenizer: copied from {origin}.")
+                    _load_tokenizer(*origin).save(temporary)
+                print(f"Tokenizer: copied from {origin[0]}.")
             else:
                 started = time.time()
                 trained = []
@@ -188,9 +206,11 @@ class Task:
 
     def _tokenizer_origin(self):
         """The tokenizer directory to copy (``init_from``'s, or
-        ``tokenizer.path``), or None to train one."""
+        ``tokenizer.path``) and the setting that names it, or None to
+        train one."""
         if self.init_from:
-            return run.path(self.init_from, run.TOKENIZER_DIRS[0])
+            origin = run.path(self.init_from, run.TOKENIZER_DIRS[0])
+            return origin, "model.init_from"
         origin = self.experiment.tokenizer.path
         if origin is None:
             return None
@@ -199,35 +219,25 @@ class Task:
                 "tokenizer.path gives one tokenizer, but this experiment has "
                 f"{len(self.tokenizer_names())} (set tokenizer.shared: true)."
             )
-        from keras_transformer.data.tokenizer import Tokenizer
-
-        try:
-            Tokenizer.load(origin)
-        except (FileNotFoundError, ValueError) as err:
-            raise ConfigError(f"tokenizer.path: {err}") from None
-        return origin
+        _load_tokenizer(origin, "tokenizer.path")
+        return origin, "tokenizer.path"
 
     def load(self, workdir):
         """Loads the assets of a run directory into this task."""
-        from keras_transformer.data.tokenizer import Tokenizer
-
         loaded = []
         for name in self.tokenizer_names():
             try:
                 loaded.append(Tokenizer.load(run.path(workdir, name)))
-            except FileNotFoundError as err:
+            except (OSError, ValueError) as err:
                 raise RunError(
                     f"{workdir} has no usable tokenizer: {err}"
                 ) from None
         self.tokenizers = (loaded[0], loaded[-1])
         if self.label_noun:
-            labels = run.path(workdir, run.LABELS_FILE)
-            if not os.path.exists(labels):
-                raise RunError(
-                    f"{labels} is missing: the run's {self.label_noun} "
-                    "names are lost."
-                )
-            self.label_names = run.read_json(labels)
+            self._labels_path = run.path(workdir, run.LABELS_FILE)
+            self.label_names = run.read_labels(
+                self._labels_path, self.label_noun
+            )
         return self
 
     # ---------------------------------------------------------------- data
@@ -324,6 +334,14 @@ class Task:
         target_vocab = target.vocab_size if target is not source else None
         return self.experiment.model_config(source.vocab_size, target_vocab)
 
+    def output_classes(self):
+        """How many choices each of the model's predictions has (its
+        classes, tags or target tokens): a uniform guess has the loss
+        ``log(output_classes())``, which tells a diverged run."""
+        if self.label_names:
+            return len(self.label_names)
+        return self.tokenizers[1].vocab_size
+
     def position_limit(self):
         """The model's position limit: ``max_length`` for learned
         positions, None for sinusoidal ones (unlimited)."""
@@ -351,9 +369,29 @@ class Task:
         attributes) are rebuilt as ``model_class`` with the same weights.
         """
         model = run.load_model(path, compile=compile)
-        if self.model_class is None or isinstance(model, self.model_class):
-            return model
+        if self.model_class is not None and not isinstance(
+            model, self.model_class
+        ):
+            model = self._rebuilt(model, path)
+        if self._labels_path:  # labels.json must name every output
+            run.read_labels(
+                self._labels_path, self.label_noun, model.outputs[0].shape[-1]
+            )
+        return model
+
+    def _rebuilt(self, model, path):
+        """A model of ``model_class`` with the weights of ``model`` (a plain
+        functional model saved by an earlier version)."""
         rebuilt = self.build_model()
+        theirs = [tuple(w.shape) for w in model.get_weights()]
+        ours = [tuple(w.shape) for w in rebuilt.get_weights()]
+        if theirs != ours:
+            raise RunError(
+                f"{path} is not a {self.name} model of this run: its weights "
+                f"({len(theirs)} arrays) do not fit the model its "
+                f"{run.CONFIG_FILE} describes ({len(ours)} arrays). Use the "
+                "model.keras that keras-transformer train wrote."
+            )
         rebuilt.set_weights(model.get_weights())
         return rebuilt
 

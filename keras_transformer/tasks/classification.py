@@ -10,6 +10,22 @@ from keras_transformer.models import Classifier
 from keras_transformer.tasks.base import Task
 
 
+def warn_similar_labels(names, log=print):
+    """Warns about labels that differ only in case or spaces ("pos",
+    "Pos", "POS "): they are different classes, which is seldom meant."""
+    groups = {}
+    for name in names:
+        groups.setdefault(" ".join(name.split()).casefold(), []).append(name)
+    for similar in groups.values():
+        if len(similar) > 1:
+            log(
+                f"WARNING: the labels {', '.join(map(repr, similar))} differ "
+                f"only in case or spaces, so they are {len(similar)} "
+                "different classes; if they are one, write them alike in "
+                "the data."
+            )
+
+
 class ClassificationTask(Task):
     """One label per text.
 
@@ -46,11 +62,12 @@ class ClassificationTask(Task):
 
             data = datasets.tfds_splits(config, load)
             return datasets.Splits(data, names)
-        examples = datasets.file_splits(config)
+        examples = datasets.file_splits(config, clean=self._nonempty)
         examples["train"] = datasets.limit(
             examples["train"], config.max_train_examples
         )
         names = sorted({label for _, label in examples["train"]})
+        warn_similar_labels(names)
         if len(names) < 2:
             raise DataError(
                 f"The training data has {len(names)} distinct label(s) "
@@ -72,6 +89,11 @@ class ClassificationTask(Task):
                 )
             )
         return datasets.Splits(data, names)
+
+    def _nonempty(self, examples, where):
+        return datasets.nonempty_pairs(
+            examples, where, ("text", "label"), self.experiment.data.skip_empty
+        )
 
     def tokenizer_texts(self, splits, max_texts=1_000_000):
         return [

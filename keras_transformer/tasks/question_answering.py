@@ -86,6 +86,10 @@ class QuestionAnsweringTask(Task):
             texts[example["context"].decode("utf-8")] = None
         return [list(texts)]
 
+    def output_classes(self):
+        """A start or end is one of a window's positions."""
+        return self.experiment.training.max_length
+
     # ---------------------------------------------------------------- data
 
     def _windows(self, questions, contexts):

@@ -102,7 +102,10 @@ class TokenClassificationTask(Task):
     Metrics: tag accuracy over words; entity precision, recall and F1
     (seqeval, conlleval's reading of the tags), F1 per type, and
     ``baseline_f1``: every word tagged with its most frequent training
-    tag. Words beyond ``training.max_length`` pieces are tagged ``O``.
+    tag. Training and the loss see the first ``training.max_length``
+    tokens of a sentence; evaluation tags every word with the predictor,
+    a longer sentence in windows of whole words of ``max_length`` tokens,
+    and counts the accuracy and the entities over all of them.
     Predictor and export: ``EntityTagger`` (entities with their character
     offsets, and the tag of every word).
     """
@@ -227,6 +230,7 @@ class TokenClassificationTask(Task):
             words, batch_size=self.experiment.evaluation.batch_size
         )
         metrics = entity_scores(gold, predicted)
+        metrics["accuracy"] = _word_accuracy(gold, predicted)
         train = getattr(self, "_train_data", None)
         if train is not None:
             table = most_frequent_tags(
@@ -245,6 +249,13 @@ class TokenClassificationTask(Task):
             for sentence, tags, guess in zip(words, gold, predicted)
         ]
         return metrics, rows
+
+
+def _word_accuracy(gold, predicted):
+    """Share of words (of lists of tag lists) tagged right, 4 places."""
+    pairs = [pair for both in zip(gold, predicted) for pair in zip(*both)]
+    right = sum(tag == guess for tag, guess in pairs)
+    return round(right / max(len(pairs), 1), 4)
 
 
 def _dataset(words, tags):

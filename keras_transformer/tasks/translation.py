@@ -46,12 +46,17 @@ class TranslationTask(Task):
                     ),
                 )
             )
-        pairs = datasets.file_splits(config)
+        pairs = datasets.file_splits(config, clean=self._nonempty)
         pairs["train"] = datasets.limit(
             pairs["train"], config.max_train_examples
         )
         return datasets.Splits(
             {split: datasets.pairs_dataset(pairs[split]) for split in pairs}
+        )
+
+    def _nonempty(self, pairs, where):
+        return datasets.nonempty_pairs(
+            pairs, where, ("source", "target"), self.experiment.data.skip_empty
         )
 
     def tokenizer_names(self):

@@ -1,5 +1,5 @@
-"""Training callbacks: count steps, stop on NaN, stop at an exact step, and
-log the history.
+"""Training callbacks: count steps, stop on divergence (a NaN, infinite or
+far too high loss), stop at an exact step, and log the history.
 
 ``StepCounter`` comes first in the callback list: the others (and
 ``Checkpointer`` in ``training/checkpoint.py``) read its ``step``.
@@ -17,37 +17,64 @@ from keras_transformer.errors import TrainingDivergedError
 
 
 class StepCounter(keras.callbacks.Callback):
-    """Counts training batches over the whole run (resumes included).
+    """Counts optimizer steps over the whole run (resumes included).
+
+    With gradient accumulation the optimizer updates the weights once per
+    ``batches_per_step`` batches; a step is one update.
 
     Args:
         initial_step: the step training starts from.
+        batches_per_step: ``training.gradient_accumulation_steps``.
 
     Attributes:
-        step: training batches done, in all.
+        step: optimizer steps done, in all.
     """
 
-    def __init__(self, initial_step=0):
+    def __init__(self, initial_step=0, batches_per_step=1):
         super().__init__()
         self.step = initial_step
+        self.batches_per_step = batches_per_step
+        self._batches = 0
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
+        self._batches += 1
+        if self._batches % self.batches_per_step == 0:
+            self.step += 1
 
 
-class StopOnNaN(keras.callbacks.Callback):
-    """Stops training with a clear error when the loss is not finite.
+#: A training loss this many times the loss of a uniform guess (or more)
+#: means training has diverged: healthy training starts near that loss
+#: and goes down.
+DIVERGENCE_FACTOR = 5.0
+
+
+def divergence_limit(output_classes):
+    """The training loss above which training has diverged, for a model
+    that chooses among ``output_classes`` (a uniform guess has loss
+    ``log(output_classes)``)."""
+    chance = math.log(max(output_classes, 2))
+    return max(DIVERGENCE_FACTOR * chance, chance + 10.0)
+
+
+class StopOnDivergence(keras.callbacks.Callback):
+    """Stops training with a clear error when the loss diverges: when it
+    is not finite, or above ``limit``.
 
     Args:
         checkpointer: the run's ``Checkpointer`` (for the step of the last
             good checkpoint), or a directory name for the message.
+        limit: the highest acceptable loss (the epoch's running mean, as
+            Keras logs it); None: only NaN and infinity stop training.
 
     Raises:
-        TrainingDivergedError: from the batch whose loss is NaN or infinite.
+        TrainingDivergedError: from the batch whose loss is NaN, infinite
+            or above ``limit``.
     """
 
-    def __init__(self, checkpointer):
+    def __init__(self, checkpointer, limit=None):
         super().__init__()
         self.checkpointer = checkpointer
+        self.limit = limit
 
     def _last_checkpoint(self):
         saved = getattr(self.checkpointer, "saved_step", None)
@@ -63,12 +90,21 @@ class StopOnNaN(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
-        if loss is None or math.isfinite(float(loss)):
+        if loss is None:
+            return
+        loss = float(loss)
+        if math.isfinite(loss) and (self.limit is None or loss <= self.limit):
             return
         step = getattr(self.checkpointer, "step", None)
         at = f" at step {step}" if step is not None else ""
+        how = (
+            f"{loss:.4g}, over {self.limit:.3g}, {DIVERGENCE_FACTOR:g} times "
+            "the loss of a uniform guess: training diverged"
+            if math.isfinite(loss)
+            else f"{loss}"
+        )
         raise TrainingDivergedError(
-            f"The training loss became {float(loss)}{at}. "
+            f"The training loss became {how}{at}. "
             f"{self._last_checkpoint()}. Change a setting that may change on "
             "resume: lower training.lr_scale (or training.learning_rate), "
             "raise training.warmup_steps, or set training.clipnorm (e.g. "
@@ -77,7 +113,7 @@ class StopOnNaN(keras.callbacks.Callback):
 
 
 class StepLimit(keras.callbacks.Callback):
-    """Ends training after exactly ``steps`` batches in all.
+    """Ends training after exactly ``steps`` optimizer steps in all.
 
     ``fit`` runs whole epochs; with this callback the last one ends early
     when ``steps`` is not a multiple of the epoch length (the epoch's
@@ -172,4 +208,10 @@ class HistoryLogger(keras.callbacks.Callback):
         self._write()
 
 
-__all__ = ["HistoryLogger", "StepCounter", "StepLimit", "StopOnNaN"]
+__all__ = [
+    "HistoryLogger",
+    "StepCounter",
+    "StepLimit",
+    "StopOnDivergence",
+    "divergence_limit",
+]

@@ -70,10 +70,10 @@ def save_checkpoint(model, backup_dir, step, keep=KEEP, previous_step=None):
     return target
 
 
-def expected_iterations(optimizer, step):
-    """The optimizer's ``iterations`` after ``step`` training batches."""
-    accumulation = getattr(optimizer, "gradient_accumulation_steps", None)
-    return step // accumulation if accumulation else step
+def optimizer_steps(model):
+    """The updates ``model``'s optimizer has made (with gradient
+    accumulation, one per ``gradient_accumulation_steps`` batches)."""
+    return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
 
 
 def load_into(model, checkpoint):
@@ -97,14 +97,13 @@ def load_into(model, checkpoint):
         raise RunError(f"it cannot be loaded ({message[:300]})") from None
     if optimizer is None:
         return
-    iterations = int(keras.ops.convert_to_numpy(optimizer.iterations))
     if checkpoint.step is None:
         return
-    wanted = expected_iterations(optimizer, checkpoint.step)
-    if iterations != wanted:
+    updates = optimizer_steps(model)
+    if updates != checkpoint.step:
         raise RunError(
-            f"its optimizer has taken {iterations} steps, not the "
-            f"{wanted} its name says"
+            f"its optimizer has taken {updates} steps, not the "
+            f"{checkpoint.step} its name says"
         )
 
 
@@ -146,7 +145,7 @@ class Checkpointer(keras.callbacks.Callback):
 
     Args:
         backup_dir: where checkpoints go.
-        counter: an object whose ``step`` attribute counts training batches
+        counter: an object whose ``step`` attribute counts optimizer steps
             (a ``StepCounter``); checkpoints are named after it.
         saved_step: the step of the checkpoint training resumed from.
 
@@ -177,6 +176,7 @@ class Checkpointer(keras.callbacks.Callback):
 __all__ = [
     "Checkpointer",
     "load_into",
+    "optimizer_steps",
     "restore_latest",
     "save_checkpoint",
 ]

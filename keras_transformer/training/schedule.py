@@ -25,6 +25,9 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
         total_steps: the steps of the run; needed with ``cooldown_steps``.
         cooldown_steps: the final steps over which the rate falls
             linearly to zero (0: none, as in the paper).
+        batches_per_update: the optimizer's ``gradient_accumulation_steps``
+            (1: none). Keras calls a schedule with its count of batches;
+            the schedule divides it, so that its steps are updates.
 
     Example:
 
@@ -40,6 +43,7 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
         scale=1.0,
         total_steps=None,
         cooldown_steps=0,
+        batches_per_update=1,
     ):
         if (
             isinstance(d_model, bool)
@@ -79,6 +83,16 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
                 "steps of the run, at least as many. Received: "
                 f"total_steps={total_steps!r}"
             )
+        if (
+            isinstance(batches_per_update, bool)
+            or not isinstance(batches_per_update, int)
+            or batches_per_update < 1
+        ):
+            raise ValueError(
+                "`batches_per_update` must be an int >= 1. Received: "
+                f"{batches_per_update!r}"
+            )
+        self.batches_per_update = batches_per_update
         self.d_model = d_model
         self.warmup_steps = warmup_steps
         self.scale = float(scale)
@@ -86,6 +100,8 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
         self.cooldown_steps = cooldown_steps
 
     def __call__(self, step):
+        if self.batches_per_update > 1:
+            step = ops.floor_divide(step, self.batches_per_update)
         step = ops.cast(step, "float32") + 1.0
         decay = ops.rsqrt(step)
         warmup = step * (self.warmup_steps**-1.5)
@@ -104,4 +120,5 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
             "scale": self.scale,
             "total_steps": self.total_steps,
             "cooldown_steps": self.cooldown_steps,
+            "batches_per_update": self.batches_per_update,
         }

@@ -44,13 +44,16 @@ from keras_transformer.training.callbacks import (
     HistoryLogger,
     StepCounter,
     StepLimit,
-    StopOnNaN,
+    StopOnDivergence,
+    divergence_limit,
 )
 from keras_transformer.training.checkpoint import (
     Checkpointer,
     load_into,
+    optimizer_steps,
     restore_latest,
 )
+from keras_transformer.training.memory import check_fits
 from keras_transformer.training.schedule import TransformerSchedule
 
 
@@ -64,6 +67,7 @@ def make_optimizer(experiment, d_model):
             config.lr_scale,
             total_steps=config.steps,
             cooldown_steps=config.cooldown,
+            batches_per_update=config.gradient_accumulation_steps,
         )
     else:
         learning_rate = config.learning_rate
@@ -209,9 +213,7 @@ def _restore(model, workdir, state, steps_per_epoch):
             f"left in {backup_dir}. Train again in a new --workdir."
         ) from None
     if final.step is None:  # stored before its step was recorded
-        iterations = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
-        accumulation = model.optimizer.gradient_accumulation_steps or 1
-        final.step = iterations * accumulation
+        final.step = optimizer_steps(model)
     return final.step, run.MODEL_FILE
 
 
@@ -267,13 +269,16 @@ def train_and_evaluate(experiment: Experiment, workdir, verbose=1):
     Raises:
         RunError: ``workdir`` is in use, damaged, or holds another run.
         DataError: the data would train or evaluate nothing.
-        TrainingDivergedError: the loss became NaN (resumable).
+        TrainingDivergedError: the loss became NaN, infinite or far above
+            chance (resumable).
         TrainingInterrupted: Ctrl-C or SIGTERM (resumable).
     """
     config = experiment.training
     strategy = distribute.get_strategy(config.strategy, config.tpu)
+    check_fits(experiment, distribute.accelerator_kind(strategy))
     workdir = distribute.worker_workdir(strategy, workdir)
     run.check_writable(workdir, "train")
+    run.check_no_links(workdir)
     with run.RunLock(workdir) as lock:
         if lock.stale_holder:
             print(
@@ -331,9 +336,11 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
         )
         if source is None:
             task.initialize(model)
-    counter = StepCounter(start_step)
+    counter = StepCounter(start_step, config.gradient_accumulation_steps)
     if start_step < config.steps:
+        _set_aside_evaluations(workdir, state)
         _fit(task, model, splits, workdir, counter, source, verbose)
+        _check_trained(model, counter)
     else:
         print(
             f"Training is complete ({start_step} steps, {source}); evaluating."
@@ -357,6 +364,45 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
     run.write_json(run.path(workdir, run.METRICS_FILE), metrics)
     shutil.rmtree(run.path(workdir, run.BACKUP_DIR), ignore_errors=True)
     return metrics
+
+
+def _set_aside_evaluations(workdir, state):
+    """Moves the ``eval/`` results of a finished model that training is
+    about to replace into ``eval/step-<N>/``: kept, but no longer beside
+    the results of the new model."""
+    eval_dir = run.path(workdir, run.EVAL_DIR)
+    if not state.has_model or not os.path.isdir(eval_dir):
+        return
+    names = sorted(
+        name
+        for name in os.listdir(eval_dir)
+        if os.path.isfile(os.path.join(eval_dir, name))
+    )
+    if not names:
+        return
+    steps = state.trained_steps
+    aside = os.path.join(
+        eval_dir, "earlier-model" if steps is None else f"step-{steps}"
+    )
+    os.makedirs(aside, exist_ok=True)
+    for name in names:
+        os.replace(os.path.join(eval_dir, name), os.path.join(aside, name))
+    print(
+        f"Moved {len(names)} result(s) of the earlier model to {aside}: "
+        "training now replaces that model."
+    )
+
+
+def _check_trained(model, counter):
+    """Refuses to report a model whose optimizer did not make the steps
+    that training counted (nothing would have been learned)."""
+    updates = optimizer_steps(model)
+    if updates != counter.step:
+        raise RunError(
+            f"Training counted {counter.step} steps, but the optimizer made "
+            f"{updates} updates: the model was not trained as configured. "
+            "Please report this with the run's config.yaml."
+        )
 
 
 def _fit(task, model, splits, workdir, counter, source, verbose):
@@ -386,7 +432,7 @@ def _fit(task, model, splits, workdir, counter, source, verbose):
     )
     callbacks = [
         counter,  # first: the others read its step
-        StopOnNaN(checkpointer),
+        StopOnDivergence(checkpointer, divergence_limit(task.output_classes())),
         StepLimit(counter, config.steps),
         HistoryLogger(
             run.path(workdir, run.HISTORY_FILE),
@@ -402,7 +448,9 @@ def _fit(task, model, splits, workdir, counter, source, verbose):
             train_data,
             initial_epoch=initial_epoch,
             epochs=epochs,
-            steps_per_epoch=epoch_length,
+            # An epoch of steps: with gradient accumulation, several
+            # batches a step.
+            steps_per_epoch=epoch_length * config.gradient_accumulation_steps,
             validation_data=validation_data,
             callbacks=callbacks,
             shuffle=False,  # the pipeline shuffles
@@ -443,20 +491,24 @@ def _write_rows(path, rows):
     run.write_text(path, buffer.getvalue())
 
 
-def evaluate(workdir, split="test", verbose=1, decoding=None):
+def evaluate(workdir, split="test", verbose=1, decoding=None, output_dir=None):
     """Evaluates a finished run on ``split``; keeps every result.
 
-    Writes ``eval/<split>-<decoding>.json`` (the metrics) and, for tasks
-    with per-example outputs, ``eval/<split>-<decoding>.tsv`` (every input,
-    reference and output); ``<decoding>`` (e.g. ``beam4-alpha0.6``) is left
-    out for tasks that do not decode. ``metrics.json`` stays the training
-    run's own final evaluation, and results of other splits or decoding
-    settings are kept.
+    Writes ``eval/<split>-<decoding>.json`` (the metrics, with ``steps``:
+    the training steps of the model measured) and, for tasks with
+    per-example outputs, ``eval/<split>-<decoding>.tsv`` (every input,
+    reference and output); ``<decoding>`` (e.g. ``beam4-alpha0.6``) is
+    left out for tasks that do not decode. ``metrics.json`` stays the
+    training run's own final evaluation, and results of other splits or
+    decoding settings are kept. When training later goes on, these
+    results move to ``eval/step-<N>/``.
 
     Args:
         workdir: the run directory.
         split: "train", "validation" or "test".
         decoding: a ``DecodingConfig`` (default: the run's settings).
+        output_dir: where the results go instead of ``workdir/eval`` (for
+            a read-only run directory, say).
 
     Returns:
         The metrics dict, with ``outputs``: the paths written.
@@ -466,19 +518,28 @@ def evaluate(workdir, split="test", verbose=1, decoding=None):
     model.jit_compile = distribute.resolve_jit_compile(
         task.experiment.training.jit_compile
     )
-    eval_dir = run.path(workdir, run.EVAL_DIR)
-    run.check_writable(eval_dir, "write the evaluation")
+    if output_dir is None:
+        run.check_no_links(workdir, (run.EVAL_DIR,))
+        output_dir = run.path(workdir, run.EVAL_DIR)
+    run.check_writable(
+        output_dir,
+        "write the evaluation",
+        fix="Pass --output-dir DIR (a writable directory) to write the "
+        "results there, or free space.",
+    )
+    steps = run.run_state(workdir).trained_steps
     splits = task.load_splits()
     decoding = task.decoding(decoding)
     metrics, rows = task.evaluate(
         model, splits, split, decoding=decoding, verbose=verbose
     )
     name = f"{split}-{decoding.slug()}" if task.decodes else split
-    stem = os.path.join(eval_dir, name)
+    stem = os.path.join(output_dir, name)
     outputs = [stem + ".json"] + ([stem + ".tsv"] if rows else [])
     _write_rows(stem + ".tsv", rows)
-    run.write_json(stem + ".json", dict(metrics, outputs=outputs))
-    return dict(metrics, outputs=outputs)
+    metrics = dict(metrics, steps=steps, outputs=outputs)
+    run.write_json(stem + ".json", metrics)
+    return metrics
 
 
 __all__ = [

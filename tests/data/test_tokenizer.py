@@ -491,6 +491,23 @@ def test_load_errors(unigram, tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match="is a file"):
         unigram.save(tmp_path / "file")
+    (tmp_path / "tok" / "tokenizer.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="not a tokenizer description"):
+        Tokenizer.load(tmp_path / "tok")
+
+
+@pytest.mark.parametrize(
+    "name", ["/etc/hostname", "../spm.model", "sub/spm.model", "", ".."]
+)
+def test_the_model_file_must_be_a_file_of_the_tokenizer_directory(
+    unigram, tmp_path, name
+):
+    unigram.save(tmp_path / "tok")
+    config = json.loads((tmp_path / "tok" / "tokenizer.json").read_text())
+    config["model_file"] = name
+    (tmp_path / "tok" / "tokenizer.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="plain name of a file"):
+        Tokenizer.load(tmp_path / "tok")
 
 
 # Graph mode: tf.data, tf.function, SavedModel

@@ -1,5 +1,6 @@
 """SavedModel export: signatures, fresh-process serving, edge cases."""
 
+import errno
 import json
 import os
 import subprocess
@@ -7,13 +8,17 @@ import sys
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
+from keras_transformer import run
+from keras_transformer.cli import main
 from keras_transformer.data.pipeline import pad_to_bucket
 from keras_transformer.errors import ConfigError, RunError
 from keras_transformer.export import export_run
-from keras_transformer.inference import greedy_decode
+from keras_transformer.inference import LabelPredictor, greedy_decode
 from keras_transformer.inference.decoding_config import DecodingConfig
 from keras_transformer.run import load_finished, load_run
+from tests.inference.test_predictor import count_rows
 
 pytestmark = pytest.mark.slow
 
@@ -251,3 +256,70 @@ def test_masked_lm_export_fills_masks(masked_lm_run, tmp_path):
     task, model = load_finished(masked_lm_run, compile=False)
     in_process = task.predictor(model).predict(texts)
     assert [row["filled"] for row in in_process] == served["filled"]
+
+
+def test_export_runs_a_large_request_in_chunks(
+    classification_run, tmp_path, monkeypatch, capsys
+):
+    count_rows(monkeypatch, LabelPredictor)
+    export_dir = tmp_path / "exports"
+    code = main(
+        ["export", "--workdir", classification_run, str(export_dir)]
+        + ["--serve-batch-size", "2"]
+    )
+    assert code == 0, capsys.readouterr().err
+    serve = tf.saved_model.load(str(export_dir / "1")).signatures[
+        "serving_default"
+    ]
+    texts = ["good the film", "bad a film was", "", "a", "good " * 30]
+    served = serve(text=tf.constant(texts))
+    assert max(served["rows"].numpy()) <= 2
+    task, model = load_finished(classification_run, compile=False)
+    expected = task.predictor(model).predict(texts)
+    assert [row["rows"] for row in expected] == [len(texts)] * len(texts)
+    assert [label.decode() for label in served["label"].numpy()] == [
+        row["label"] for row in expected
+    ]
+    np.testing.assert_allclose(
+        served["probabilities"].numpy(),
+        [row["probabilities"] for row in expected],
+        atol=1e-5,
+    )
+
+
+@pytest.mark.parametrize(
+    "error, number",
+    [
+        (tf.errors.ResourceExhaustedError, errno.ENOSPC),
+        (tf.errors.UnknownError, errno.EDQUOT),
+        (tf.errors.FailedPreconditionError, errno.EROFS),
+    ],
+)
+def test_a_full_disk_while_saving_is_one_line_and_leaves_nothing(
+    classification_run, tmp_path, monkeypatch, error, number
+):
+    def save(module, path, signatures=None):
+        os.makedirs(os.path.join(path, "variables"))  # half written
+        with open(os.path.join(path, "saved_model.pb"), "wb") as handle:
+            handle.write(b"partial")
+        message = f"{path}/saved_model.pb; {os.strerror(number)}"
+        raise error(None, None, message)
+
+    monkeypatch.setattr(tf.saved_model, "save", save)
+    export_dir = tmp_path / "exports"
+    with pytest.raises(RunError) as raised:
+        export_run(classification_run, str(export_dir))
+    message = str(raised.value)
+    assert "\n" not in message
+    version = os.path.join(export_dir, "1")
+    assert message.startswith(f"Cannot write the SavedModel to {version}:")
+    assert run.disk_problem(OSError(number, os.strerror(number))) in message
+    assert os.listdir(export_dir) == []  # no version, no temporary
+
+    def broken(module, path, signatures=None):
+        raise error(None, None, "not the disk's fault")
+
+    monkeypatch.setattr(tf.saved_model, "save", broken)
+    with pytest.raises(error, match="not the disk's fault"):
+        export_run(classification_run, str(export_dir))
+    assert os.listdir(export_dir) == []

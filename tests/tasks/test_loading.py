@@ -123,3 +123,94 @@ def test_a_missing_split_file_names_the_settings_to_change(tmp_path):
     assert "val.tsv" in message
     assert "data.split_names.validation='val'" in message
     assert "data.path=" in message
+
+
+def _pairs_file(path, pairs):
+    _write(path, [f"{source}\t{target}" for source, target in pairs])
+    return DataConfig(source="files", format="tsv", path=str(path))
+
+
+def test_blank_targets_are_refused_or_skipped(tmp_path):
+    from keras_transformer.errors import DataError
+
+    pairs = [
+        (f"source {i}", " " if i % 2 else f"target {i}") for i in range(40)
+    ]
+    config = _pairs_file(tmp_path / "pairs.tsv", pairs)
+    with pytest.raises(DataError, match="20 of 40 pairs have a blank side"):
+        load_splits(config, "translation")
+    config.skip_empty = True
+    splits = load_splits(config, "translation")
+    kept = [
+        target
+        for split in ("train", "validation", "test")
+        for _, target in splits[split].as_numpy_iterator()
+    ]
+    assert len(kept) == 20 and all(target.strip() for target in kept)
+
+
+def test_empty_sources_do_not_fill_one_split(tmp_path, capsys):
+    pairs = [("", f"target {i}") for i in range(200)]
+    pairs += [(f"source {i}", f"target {i}") for i in range(200)]
+    config = _pairs_file(tmp_path / "pairs.tsv", pairs)
+    config.skip_empty = True
+    splits = load_splits(config, "translation")
+    assert len(list(splits["validation"])) == 20
+    assert "skipped 200 pairs with a blank side" in capsys.readouterr().out
+
+
+def test_a_split_that_one_repeated_source_swells_is_named(tmp_path, capsys):
+    pairs = [("Thank you.", f"Merci {i}.") for i in range(200)]
+    pairs += [(f"source {i}", f"target {i}") for i in range(200)]
+    config = _pairs_file(tmp_path / "pairs.tsv", pairs)
+    config.seed = next(
+        seed for seed in range(50) if _repeats_land_in_a_small_split(seed)
+    )
+    load_splits(config, "translation")
+    output = capsys.readouterr().out
+    assert "WARNING: the" in output and "split has" in output
+    assert "200 examples share the source 'Thank you.'" in output
+
+
+def _repeats_land_in_a_small_split(seed):
+    from keras_transformer.data.sources import split_examples
+
+    pairs = [("Thank you.", str(i)) for i in range(200)]
+    pairs += [(f"source {i}", str(i)) for i in range(200)]
+    splits = split_examples(pairs, 0.1, 0.1, seed=seed)
+    return len(splits["validation"]) + len(splits["test"]) > 200
+
+
+def test_labels_that_differ_only_in_case_or_spaces_are_warned(tmp_path, capsys):
+    labels = ["pos", "Pos", "POS ", "neg"]
+    _write(
+        tmp_path / "data.tsv",
+        [f"{labels[i % 4]}\ttext number {i}" for i in range(80)],
+    )
+    config = DataConfig(
+        source="files", format="labelled", path=str(tmp_path / "data.tsv")
+    )
+    load_splits(config, "classification")
+    output = capsys.readouterr().out
+    assert "WARNING: the labels 'POS', 'Pos', 'pos' differ only in case" in (
+        output
+    )
+    assert "'neg'" not in output
+
+
+def test_label_and_text_columns_can_be_chosen(tmp_path):
+    _write(
+        tmp_path / "data.tsv",
+        [f"{i}\ttext {i}\t{'a' if i % 2 else 'b'}" for i in range(60)],
+    )
+    config = DataConfig(
+        source="files",
+        format="labelled",
+        path=str(tmp_path / "data.tsv"),
+        text_column=1,
+        label_column=2,
+    )
+    splits = load_splits(config, "classification")
+    assert splits.label_names == ["a", "b"]
+    texts = [t.decode() for t, _ in splits["train"].as_numpy_iterator()]
+    assert all(text.startswith("text ") for text in texts)

@@ -133,20 +133,34 @@ def test_tokenizer_path_copies_a_tokenizer_without_weights(
     masked_lm_run, tmp_path, capsys
 ):
     import os
+    import shutil
 
     experiment = _fine_tune(tmp_path, None, steps=2)
-    experiment.tokenizer.path = os.path.join(masked_lm_run, "tokenizer")
+    # A tokenizer directory that also holds a link to a large tree and a
+    # link loop: only the tokenizer's own files are copied.
+    origin = tmp_path / "tokenizer"
+    shutil.copytree(os.path.join(masked_lm_run, "tokenizer"), origin)
+    os.symlink(masked_lm_run, origin / "big")
+    os.symlink(origin / "loop", origin / "loop")
+    experiment.tokenizer.path = str(origin)
     workdir = str(tmp_path / "scratch")
     train_and_evaluate(experiment, workdir, verbose=0)
     output = capsys.readouterr().out
     assert f"Tokenizer: copied from {experiment.tokenizer.path}" in output
     assert "Initialised from" not in output
+    copied = os.path.join(workdir, "tokenizer")
+    assert sorted(os.listdir(copied)) == ["spm.model", "tokenizer.json"]
     for name in ("spm.model", "tokenizer.json"):
-        with open(os.path.join(workdir, "tokenizer", name), "rb") as mine:
+        assert not os.path.islink(os.path.join(copied, name))
+        with open(os.path.join(copied, name), "rb") as mine:
             with open(
                 os.path.join(masked_lm_run, "tokenizer", name), "rb"
             ) as f:
                 assert mine.read() == f.read()
+    # A tokenizer.path that is itself a link loop: one line.
+    experiment.tokenizer.path = str(origin / "loop")
+    with pytest.raises(ConfigError, match="tokenizer.path: No tokenizer"):
+        train_and_evaluate(experiment, str(tmp_path / "looped"), verbose=0)
     experiment.tokenizer.path = str(tmp_path / "nothing")
     with pytest.raises(ConfigError, match="tokenizer.path: No tokenizer"):
         train_and_evaluate(experiment, str(tmp_path / "other"), verbose=0)

@@ -7,12 +7,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_transformer.data.tagged_words import word_pieces
 from keras_transformer.errors import DataError
 from keras_transformer.experiment import experiment_from_dict
 from keras_transformer.run import load_finished
 from keras_transformer.tasks import get_task
 from keras_transformer.training.train import train_and_evaluate
-from tests.generated import MASKED_LM, conll_text, entity_sentences
+from tests.generated import (
+    MASKED_LM,
+    NER_FILLER,
+    conll_text,
+    entity_sentences,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -139,6 +145,50 @@ def test_evaluation_rows_and_f1_match_an_independent_count(ner_run):
     assert metrics["accuracy"] == pytest.approx(1 - wrong / words, abs=1e-3)
 
 
+def _windows(words, counts, kept):
+    """Consecutive runs of whole words of at most ``kept`` pieces."""
+    windows, size = [], kept
+    for word, count in zip(words, counts):
+        if size + count > kept:
+            windows.append([])
+            size = 0
+        windows[-1].append(word)
+        size += count
+    return windows
+
+
+def test_evaluation_tags_the_words_of_every_window(ner_run):
+    task, model = load_finished(ner_run, compile=False)
+    whole = task.predictor(model)
+    sentences = [words for words, _ in entity_sentences(SIZES["test"], 2)]
+    counts = [_piece_counts(whole, words) for words in sentences]
+    # Windows of as many pieces as the longest word: none is cut.
+    kept = max(max(row) for row in counts)
+    windows = [
+        _windows(words, row, kept) for words, row in zip(sentences, counts)
+    ]
+    assert sum(len(row) > 2 for row in windows) > len(sentences) / 2
+    task.experiment.training.max_length = kept + 2
+    data = task.load_splits()["test"]
+    metrics, rows = task.evaluate_outputs(model, data, verbose=0)
+    predicted = [row["predicted"].split() for row in rows]
+    # As tagged window by window, each window a short sentence.
+    alone = iter(whole.tag_words([w for row in windows for w in row]))
+    expected = [sum((next(alone) for _ in row), []) for row in windows]
+    assert predicted == expected
+    later = [
+        tag
+        for row, tags in zip(windows, expected)
+        for tag in tags[len(row[0]) :]
+    ]
+    assert sum(tag != "O" for tag in later) > len(sentences) / 2
+    gold = [row["tags"].split() for row in rows]
+    assert metrics["entity_f1"] == pytest.approx(_f1(gold, predicted), abs=1e-4)
+    words = sum(len(tags) for tags in gold)
+    wrong = sum(row["wrong"] for row in rows)
+    assert metrics["accuracy"] == pytest.approx(1 - wrong / words, abs=1e-4)
+
+
 TEXTS = [
     "later we met Bébé Ørka  in Kalomi today",
     "",
@@ -169,9 +219,36 @@ def test_predict_finds_entities_with_character_offsets(tagger):
     assert rows[1] == rows[2] == {"entities": [], "words": [], "tags": []}
     assert rows[3]["entities"] == []
     assert tagger.format(rows[0]).startswith('person "Bébé')
-    # Words beyond max_length pieces are tagged O.
-    long = " ".join(["today"] * 40) + " met Kalomi"
-    assert tagger.predict([long])[0]["tags"][-2:] == ["O", "O"]
+
+
+def _piece_counts(tagger, words):
+    pieces = word_pieces(tagger.tokenizer, tf.constant(words, tf.string))
+    return pieces.row_lengths().numpy().tolist()
+
+
+def _long_text(tagger, short):
+    """A window's worth of one-piece filler words, then ``short``."""
+    kept = tagger.max_length - 2
+    assert sum(_piece_counts(tagger, short.split())) <= kept
+    counts = _piece_counts(tagger, NER_FILLER)
+    assert 1 in counts
+    return " ".join([NER_FILLER[counts.index(1)]] * kept) + "  " + short
+
+
+def test_words_beyond_the_first_window_are_tagged_as_in_a_short_text(tagger):
+    short = TEXTS[0]
+    long = _long_text(tagger, short)
+    long_row, short_row = tagger.predict([long, short])
+    assert {e["type"] for e in short_row["entities"]} == {"person", "location"}
+    first = len(long.split()) - len(short.split())
+    assert long_row["words"][first:] == short_row["words"]
+    assert long_row["tags"][first:] == short_row["tags"]
+    shift = long.index(short)
+    assert [e for e in long_row["entities"] if e["start"] >= shift] == [
+        dict(e, start=e["start"] + shift, end=e["end"] + shift)
+        for e in short_row["entities"]
+    ]
+    _check_entities([long], [long_row])
 
 
 def test_export_serves_the_same_entities(ner_run, tagger, tmp_path):
@@ -179,13 +256,15 @@ def test_export_serves_the_same_entities(ner_run, tagger, tmp_path):
 
     info = export_run(ner_run, str(tmp_path / "exports"))
     served = tf.saved_model.load(info["path"]).signatures["serving_default"]
-    outputs = served(text=tf.constant(TEXTS))
-    expected = tagger.serve(tf.constant(TEXTS))
+    texts = TEXTS + [_long_text(tagger, TEXTS[0])]
+    outputs = served(text=tf.constant(texts))
+    expected = tagger.serve(tf.constant(texts))
     assert set(outputs) == set(expected)
     for key, value in expected.items():
         np.testing.assert_array_equal(outputs[key].numpy(), value.numpy())
     assert outputs["starts"].numpy()[0].tolist()[-1] == 27
     assert set(outputs["types"].numpy()[1].tolist()) <= {b""}
+    assert b"location" in outputs["types"].numpy()[-1].tolist()
 
 
 def test_cli_predict_prints_one_line_per_text(ner_run, tagger, capsys):

@@ -1,4 +1,5 @@
-"""Step counting, the exact step limit, the NaN stop and the history log."""
+"""Step counting, the exact step limit, the divergence stop and the history
+log."""
 
 import csv
 import types
@@ -12,7 +13,7 @@ from keras_transformer.training.callbacks import (
     HistoryLogger,
     StepCounter,
     StepLimit,
-    StopOnNaN,
+    StopOnDivergence,
 )
 
 X = np.random.default_rng(0).random((40, 3)).astype("float32")
@@ -89,7 +90,7 @@ def _checkpointer(saved_step):
 
 @pytest.mark.parametrize("saved_step", [None, 30])
 def test_the_nan_stop_names_what_a_rerun_resumes_from(saved_step):
-    callback = StopOnNaN(_checkpointer(saved_step))
+    callback = StopOnDivergence(_checkpointer(saved_step))
     callback.set_model(_model())
     callback.on_train_batch_end(0, {"loss": 1.5})
     with pytest.raises(TrainingDivergedError) as info:
@@ -100,3 +101,18 @@ def test_the_nan_stop_names_what_a_rerun_resumes_from(saved_step):
         assert "No checkpoint was written yet" in message
     else:
         assert "last good checkpoint is step 30 in run/backup" in message
+
+
+def test_a_loss_far_above_a_uniform_guess_is_divergence():
+    import math
+
+    from keras_transformer.training.callbacks import divergence_limit
+
+    # Healthy training starts near log(classes) and goes down.
+    for classes in (2, 60, 32000):
+        assert divergence_limit(classes) >= 5 * math.log(classes)
+    callback = StopOnDivergence(_checkpointer(30), divergence_limit(60))
+    callback.set_model(_model())
+    callback.on_train_batch_end(0, {"loss": 3 * math.log(60)})
+    with pytest.raises(TrainingDivergedError, match="training diverged"):
+        callback.on_train_batch_end(1, {"loss": 1e8})

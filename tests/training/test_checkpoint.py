@@ -66,10 +66,14 @@ def test_a_step_count_that_disagrees_with_the_name_is_refused(tmp_path):
         load_into(_model(), run.list_checkpoints(str(tmp_path), 1)[0])
 
 
-def test_accumulated_gradients_count_steps_per_update(tmp_path):
-    save_checkpoint(_trained(4, accumulation=2), str(tmp_path), 4)
-    checkpoint = restore_latest(_model(2), str(tmp_path), steps_per_epoch=1)
-    assert checkpoint.step == 4
+def test_with_accumulated_gradients_a_step_is_an_update(tmp_path):
+    # 4 batches, 2 a step: 2 updates.
+    save_checkpoint(_trained(4, accumulation=2), str(tmp_path / "a"), 2)
+    checkpoint = restore_latest(_model(2), str(tmp_path / "a"), 1)
+    assert checkpoint.step == 2
+    save_checkpoint(_trained(4, accumulation=2), str(tmp_path / "b"), 4)
+    with pytest.raises(RunError, match="taken 2 steps, not the 4"):
+        restore_latest(_model(2), str(tmp_path / "b"), 1)
 
 
 def _zero_the_middle(path):

@@ -14,6 +14,7 @@ import pytest
 from keras_transformer.errors import DataError, RunError
 from keras_transformer.experiment import experiment_from_dict
 from keras_transformer.run import load_run
+from keras_transformer.training.schedule import TransformerSchedule
 from keras_transformer.training.train import (
     compile_model,
     evaluate,
@@ -130,6 +131,8 @@ def test_train_and_evaluate_writes_a_complete_workdir(tmp_path):
 def test_more_steps_train_on_and_fewer_are_refused(tmp_path, capsys):
     workdir = str(tmp_path / "run")
     train_and_evaluate(_experiment(training={"steps": 20}), workdir, verbose=0)
+    measured = evaluate(workdir, "validation", verbose=0)
+    assert measured["steps"] == 20  # results say which model they measured
     # 20 more steps, not a multiple of the 20-step epoch: exactly 35.
     metrics = train_and_evaluate(
         _experiment(training={"steps": 35, "clipnorm": 1.0}),
@@ -138,6 +141,12 @@ def test_more_steps_train_on_and_fewer_are_refused(tmp_path, capsys):
     )
     output = capsys.readouterr().out
     assert "Resuming from model.keras (step 20); training to step 35" in output
+    # The 20-step model's results are kept apart from the new model's.
+    eval_dir = os.path.join(workdir, "eval")
+    assert os.listdir(eval_dir) == ["step-20"]
+    assert sorted(os.listdir(os.path.join(eval_dir, "step-20"))) == sorted(
+        os.path.basename(path) for path in measured["outputs"]
+    )
     assert "training.clipnorm: None -> 1.0" in output
     assert metrics["steps"] == 35
     assert _optimizer_steps(workdir) == 35
@@ -336,3 +345,60 @@ def test_each_slow_phase_reports_its_progress_and_time(tmp_path, capsys):
         match = re.compile(pattern).search(output, position)
         assert match, (pattern, output[position:])
         position = match.end()
+
+
+def test_with_gradient_accumulation_steps_are_optimizer_updates(tmp_path):
+    workdir = str(tmp_path / "run")
+    metrics = train_and_evaluate(
+        _experiment(
+            training={
+                "steps": 6,
+                "steps_per_epoch": 3,
+                "gradient_accumulation_steps": 4,
+            }
+        ),
+        workdir,
+        verbose=0,
+    )
+    model = load_run(workdir)[1]
+    assert metrics["steps"] == 6 and _history_steps(workdir) == [3, 6]
+    assert int(model.optimizer.iterations.numpy()) == 6  # updates
+    assert int(model.optimizer._iterations.numpy()) == 24  # batches
+    # Keras calls the schedule with its batch count; the schedule's step is
+    # the update: after 24 batches, the 7th update (step 6 from 0).
+    schedule = model.optimizer._learning_rate
+    assert float(schedule(24)) == pytest.approx(
+        float(TransformerSchedule(32, 20)(6))
+    )
+
+
+def test_a_loss_far_above_chance_stops_training_as_diverged(tmp_path):
+    from keras_transformer.errors import TrainingDivergedError
+
+    workdir = tmp_path / "run"
+    with pytest.raises(TrainingDivergedError, match="training diverged"):
+        train_and_evaluate(
+            _experiment(
+                training={
+                    "steps": 20,
+                    "schedule": "constant",
+                    "learning_rate": 1000.0,
+                    "warmup_steps": None,
+                }
+            ),
+            str(workdir),
+            verbose=0,
+        )
+    assert not (workdir / "metrics.json").exists()
+
+
+def test_a_run_whose_optimizer_did_not_step_is_refused():
+    from keras_transformer.training.callbacks import StepCounter
+    from keras_transformer.training.train import _check_trained
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("adam", "mse")
+    model.optimizer.build(model.trainable_variables)
+    _check_trained(model, StepCounter(0))
+    with pytest.raises(RunError, match="the optimizer made 0 updates"):
+        _check_trained(model, StepCounter(5))
