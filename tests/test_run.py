@@ -237,8 +237,8 @@ def test_json_is_written_strict_with_null_for_non_finite_numbers(tmp_path):
 @pytest.mark.parametrize(
     "content, message",
     [
-        ('{"steps": "abc"}', "\"steps\" must be a count of training steps"),
-        ('{"steps": -3}', "\"steps\" must be a count"),
+        ('{"steps": "abc"}', '"steps" must be a count of training steps'),
+        ('{"steps": -3}', '"steps" must be a count'),
         ("[1, 2]", "expected a JSON object of metrics"),
         ("[" * 100000, "damaged"),
     ],
