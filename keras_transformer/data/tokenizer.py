@@ -66,6 +66,8 @@ BYTE_OFFSET = 4
 MODEL_TYPES = ("unigram", "bpe")
 
 CONFIG_FILE = "tokenizer.json"
+#: The special ids every tokenizer has, as ``tokenizer.json`` names them.
+SPECIAL_KEYS = ("pad_id", "unk_id", "bos_id", "eos_id")
 SENTENCEPIECE_FILE = "spm.model"
 FORMAT_VERSION = 1
 
@@ -151,37 +153,41 @@ def _ids_input(ids):
     return tf.cast(ids, tf.int32)
 
 
-def _add_special(ids, add_bos, add_eos):
-    """Puts BOS in front of / EOS behind every row of a ragged batch."""
-    if not (add_bos or add_eos):
+def _add_special(ids, bos=None, eos=None):
+    """Puts ``bos`` in front of / ``eos`` behind every row of a ragged
+    batch (None: nothing)."""
+    if bos is None and eos is None:
         return ids
     column = tf.ones([ids.nrows(), 1], tf.int32)
     parts = [ids]
-    if add_bos:
-        parts.insert(0, tf.RaggedTensor.from_tensor(column * BOS_ID))
-    if add_eos:
-        parts.append(tf.RaggedTensor.from_tensor(column * EOS_ID))
+    if bos is not None:
+        parts.insert(0, tf.RaggedTensor.from_tensor(column * bos))
+    if eos is not None:
+        parts.append(tf.RaggedTensor.from_tensor(column * eos))
     return tf.concat(parts, axis=1)
 
 
-def _strip_special(ids, vocab_size):
-    """Keeps the ids before each row's first EOS that are not PAD or BOS.
+def _strip_special(ids, tokenizer):
+    """Keeps the ids before each row's first EOS that are not PAD or BOS
+    (the ``tokenizer``'s ids).
 
     Ids outside ``[0, vocab_size)`` become UNK.
     """
     values = ids.values
     values = tf.where(
-        (values < 0) | (values >= vocab_size), tf.constant(UNK_ID), values
+        (values < 0) | (values >= tokenizer.vocab_size),
+        tf.constant(tokenizer.unk_id),
+        values,
     )
     rowids = ids.value_rowids()
-    is_eos = tf.cast(tf.equal(values, EOS_ID), tf.int32)
+    is_eos = tf.cast(tf.equal(values, tokenizer.eos_id), tf.int32)
     eos_so_far = tf.cumsum(is_eos)
     eos_before = tf.cumsum(is_eos, exclusive=True)
     eos_before_row = tf.gather(eos_before, tf.gather(ids.row_starts(), rowids))
     keep = (
         tf.equal(eos_so_far, eos_before_row)
-        & tf.not_equal(values, PAD_ID)
-        & tf.not_equal(values, BOS_ID)
+        & tf.not_equal(values, tokenizer.pad_id)
+        & tf.not_equal(values, tokenizer.bos_id)
     )
     return tf.RaggedTensor.from_value_rowids(
         tf.boolean_mask(values, keep),
@@ -218,9 +224,11 @@ class Tokenizer(tf.Module):
     """Base class: text <-> int32 ids, as TensorFlow graph ops.
 
     Subclasses implement the batch kernels; this class handles the input
-    shapes, BOS/EOS, PAD, out-of-range ids and saving. All tokenizers use
-    the special ids ``PAD_ID = 0``, ``UNK_ID = 1``, ``BOS_ID = 2`` and
-    ``EOS_ID = 3``.
+    shapes, BOS/EOS, PAD, out-of-range ids and saving. The tokenizers this
+    package trains use the special ids ``PAD_ID = 0``, ``UNK_ID = 1``,
+    ``BOS_ID = 2`` and ``EOS_ID = 3``; a published checkpoint's
+    ``WordPieceTokenizer`` has its vocabulary's (BERT's [CLS] is its BOS,
+    [SEP] its EOS).
 
     Args:
         name: name of the ``tf.Module``.
@@ -258,7 +266,7 @@ class Tokenizer(tf.Module):
         """The padding id.
 
         Returns:
-            ``PAD_ID`` (0), the same for every tokenizer.
+            ``PAD_ID`` (0), for the tokenizers this package trains.
 
         Example:
 
@@ -272,7 +280,7 @@ class Tokenizer(tf.Module):
         """The unknown-piece id.
 
         Returns:
-            ``UNK_ID`` (1), the same for every tokenizer.
+            ``UNK_ID`` (1), for the tokenizers this package trains.
 
         Example:
 
@@ -286,7 +294,7 @@ class Tokenizer(tf.Module):
         """The begin-of-sequence id (the decoder's start token).
 
         Returns:
-            ``BOS_ID`` (2), the same for every tokenizer.
+            ``BOS_ID`` (2), for the tokenizers this package trains.
 
         Example:
 
@@ -300,7 +308,7 @@ class Tokenizer(tf.Module):
         """The end-of-sequence id.
 
         Returns:
-            ``EOS_ID`` (3), the same for every tokenizer.
+            ``EOS_ID`` (3), for the tokenizers this package trains.
 
         Example:
 
@@ -355,7 +363,11 @@ class Tokenizer(tf.Module):
             batch = texts[tf.newaxis] if texts.shape.rank == 0 else texts
             ids = self._tokenize_batch(batch)
             ids = tf.cast(ids, tf.int32).with_row_splits_dtype(tf.int64)
-            ids = _add_special(ids, add_bos, add_eos)
+            ids = _add_special(
+                ids,
+                self.bos_id if add_bos else None,
+                self.eos_id if add_eos else None,
+            )
             return ids.values if texts.shape.rank == 0 else ids
 
     def tokenize_with_offsets(self, texts):
@@ -423,7 +435,7 @@ class Tokenizer(tf.Module):
                 ids = ids[tf.newaxis]
             if not isinstance(ids, tf.RaggedTensor):
                 ids = tf.RaggedTensor.from_tensor(ids)
-            ids = _strip_special(ids, self.vocab_size)
+            ids = _strip_special(ids, self)
             texts = self._detokenize_batch(ids)
             return texts[0] if single else texts
 
@@ -457,7 +469,7 @@ class Tokenizer(tf.Module):
             flat = tf.reshape(tf.cast(ids, tf.int32), [-1])
             flat = tf.where(
                 (flat < 0) | (flat >= self.vocab_size),
-                tf.constant(UNK_ID),
+                tf.constant(self.unk_id),
                 flat,
             )
             return tf.reshape(self._id_to_piece_flat(flat), tf.shape(ids))
@@ -493,10 +505,7 @@ class Tokenizer(tf.Module):
             "type": self.type_name,
             "format_version": FORMAT_VERSION,
             "vocab_size": self.vocab_size,
-            "pad_id": PAD_ID,
-            "unk_id": UNK_ID,
-            "bos_id": BOS_ID,
-            "eos_id": EOS_ID,
+            **self.special_ids(),
         }
         config.update(self._config())
         with tf.io.gfile.GFile(_join(path, CONFIG_FILE), "w") as f:
@@ -544,29 +553,21 @@ class Tokenizer(tf.Module):
                 f"{config_path!r} is not a tokenizer description (a JSON "
                 "object); save the tokenizer again with Tokenizer.save()."
             )
-        types = {cls.type_name: cls for cls in _TOKENIZER_CLASSES}
+        types = _tokenizer_types()
         kind = config.get("type")
         if kind not in types:
             raise ValueError(
                 f"{config_path!r} has type={kind!r}; expected one of "
                 f"{sorted(types)}. Was it written by Tokenizer.save()?"
             )
-        special = {
-            key: config.get(key)
-            for key in ("pad_id", "unk_id", "bos_id", "eos_id")
-        }
-        expected = {
-            "pad_id": PAD_ID,
-            "unk_id": UNK_ID,
-            "bos_id": BOS_ID,
-            "eos_id": EOS_ID,
-        }
-        if special != expected:
-            raise ValueError(
-                f"{config_path!r} has special ids {special}, but this code "
-                f"uses {expected}. Retrain the tokenizer with these ids."
-            )
         tokenizer = types[kind]._from_saved(path, config)
+        special = {key: config.get(key) for key in SPECIAL_KEYS}
+        if special != tokenizer.special_ids():
+            raise ValueError(
+                f"{config_path!r} has special ids {special}, but the "
+                f"tokenizer has {tokenizer.special_ids()}. Save the "
+                "tokenizer again with Tokenizer.save()."
+            )
         if tokenizer.vocab_size != config.get("vocab_size"):
             raise ValueError(
                 f"{config_path!r} says vocab_size={config.get('vocab_size')}"
@@ -574,6 +575,11 @@ class Tokenizer(tf.Module):
                 "the directory is inconsistent, save the tokenizer again."
             )
         return tokenizer
+
+    def special_ids(self):
+        """``{"pad_id": ..., "unk_id": ..., "bos_id": ..., "eos_id": ...}``:
+        the tokenizer's special ids (``tokenizer.json`` records them)."""
+        return {key: getattr(self, key) for key in SPECIAL_KEYS}
 
     # Subclass hooks ---------------------------------------------------------
 
@@ -944,7 +950,12 @@ class ByteTokenizer(Tokenizer):
         return cls()
 
 
-_TOKENIZER_CLASSES = (SentencePieceTokenizer, ByteTokenizer)
+def _tokenizer_types():
+    """``type`` name -> class of every tokenizer a directory may hold."""
+    from keras_transformer.data.wordpiece import WordPieceTokenizer
+
+    classes = (SentencePieceTokenizer, ByteTokenizer, WordPieceTokenizer)
+    return {cls.type_name: cls for cls in classes}
 
 
 def _as_text(item, index):

@@ -4,6 +4,7 @@ from keras_transformer.layers.attention import scaled_dot_product_attention
 from keras_transformer.layers.feed_forward import PositionwiseFeedForward
 from keras_transformer.layers.masking import causal_mask, padding_mask
 from keras_transformer.layers.multi_head_attention import MultiHeadAttention
+from keras_transformer.layers.output_bias import OutputBias
 from keras_transformer.layers.pointer_generator import PointerGenerator
 from keras_transformer.layers.position_embedding import PositionalEmbedding
 from keras_transformer.layers.sinusoidal_positional_encoding import (
@@ -24,6 +25,7 @@ from keras_transformer.layers.transformer_encoder_layer import (
 
 __all__ = [
     "MultiHeadAttention",
+    "OutputBias",
     "PointerGenerator",
     "PositionalEmbedding",
     "PositionwiseFeedForward",

@@ -5,6 +5,23 @@ import keras
 from keras_transformer.layers import validation as check
 from keras_transformer.layers.multi_head_attention import clone_initializer
 
+#: The feed-forward activations of the paper and of published checkpoints.
+ACTIVATIONS = ("relu", "gelu", "gelu_tanh", "silu")
+
+
+@keras.saving.register_keras_serializable(package="keras_transformer")
+def gelu_tanh(x):
+    """GELU's tanh approximation (GPT-2's "gelu_new"; ``gelu`` is exact)."""
+    return keras.activations.gelu(x, approximate=True)
+
+
+def get_activation(identifier):
+    """The activation function of a name of ``ACTIVATIONS`` (or anything
+    ``keras.activations.get`` takes)."""
+    if identifier == "gelu_tanh":
+        return gelu_tanh
+    return keras.activations.get(identifier)
+
 
 @keras.saving.register_keras_serializable(package="keras_transformer")
 class PositionwiseFeedForward(keras.layers.Layer):
@@ -48,7 +65,7 @@ class PositionwiseFeedForward(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.ff_dim = check.positive_int("ff_dim", ff_dim)
-        self.activation = keras.activations.get(activation)
+        self.activation = get_activation(activation)
         self.dropout = check.rate("dropout", dropout)
         self.use_bias = bool(use_bias)
         self.output_dim = check.positive_int(

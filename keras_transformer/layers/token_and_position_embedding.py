@@ -1,4 +1,5 @@
-"""Token embeddings scaled by sqrt(D) plus positions (sections 3.4, 3.5)."""
+"""Token embeddings scaled by sqrt(D) plus positions (sections 3.4, 3.5),
+and the switches of published checkpoints (segments, a LayerNorm)."""
 
 import math
 
@@ -6,6 +7,7 @@ import keras
 from keras import ops
 
 from keras_transformer.layers import validation as check
+from keras_transformer.layers.multi_head_attention import clone_initializer
 from keras_transformer.layers.position_embedding import PositionalEmbedding
 from keras_transformer.layers.sinusoidal_positional_encoding import (
     SinusoidalPositionalEncoding,
@@ -17,6 +19,10 @@ POSITIONS = ("sinusoidal", "learned")
 @keras.saving.register_keras_serializable(package="keras_transformer")
 class TokenAndPositionEmbedding(keras.layers.Layer):
     """Embeds token ids, scales them by sqrt(D), adds positions, dropout.
+
+    For BERT-family checkpoints: ``scale_embeddings=False``, segment (token
+    type) embeddings added for a ``segment_ids`` input (``num_segments``),
+    and a LayerNorm of the sum (``normalize``) before the dropout.
 
     The same instance can turn decoder states back into vocabulary logits
     with its own embedding matrix (``reverse=True``): this is the weight
@@ -37,11 +43,17 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         embeddings_initializer: defaults to a normal with standard deviation
             D^-0.5, so that the scaled embeddings have unit variance.
         max_wavelength: base of the sinusoidal wavelengths.
+        num_segments: the number of segment types (0: no segment
+            embeddings).
+        normalize: a LayerNorm of the summed embeddings.
+        layer_norm_epsilon: its epsilon.
         **kwargs: base layer arguments (``name``, ``dtype``, ...).
 
     Call arguments:
         inputs: (B, T) integer token ids, or (B, T, D) states when
             ``reverse=True``.
+        segment_ids: (B, T) integer segment ids (with ``num_segments``;
+            None: every token in segment 0).
         start_index: position of the first token (incremental decoding).
         reverse: compute logits ``inputs @ E^T`` with the embedding matrix.
         training: whether dropout is active.
@@ -68,6 +80,9 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         dropout=0.0,
         embeddings_initializer=None,
         max_wavelength=10000,
+        num_segments=0,
+        normalize=False,
+        layer_norm_epsilon=1e-6,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -86,6 +101,9 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             embeddings_initializer
         )
         self.max_wavelength = max_wavelength
+        self.num_segments = check.non_negative_int("num_segments", num_segments)
+        self.normalize = bool(normalize)
+        self.layer_norm_epsilon = layer_norm_epsilon
         self.supports_masking = True
 
     def build(self, inputs_shape=None):
@@ -111,6 +129,26 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
                 dtype=self.dtype_policy,
                 name="position_embedding",
             )
+        self.segment_embedding = None
+        if self.num_segments:
+            self.segment_embedding = keras.layers.Embedding(
+                self.num_segments,
+                self.d_model,
+                embeddings_initializer=clone_initializer(
+                    self.embeddings_initializer
+                ),
+                dtype=self.dtype_policy,
+                name="segment_embedding",
+            )
+            self.segment_embedding.build()
+        self.embeddings_norm = None
+        if self.normalize:
+            self.embeddings_norm = keras.layers.LayerNormalization(
+                epsilon=self.layer_norm_epsilon,
+                dtype=self.dtype_policy,
+                name="embeddings_norm",
+            )
+            self.embeddings_norm.build((None, None, self.d_model))
         self.embeddings_dropout = keras.layers.Dropout(
             self.dropout, dtype=self.dtype_policy, name="embeddings_dropout"
         )
@@ -133,7 +171,14 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         )
         return ops.transpose(kernel)
 
-    def call(self, inputs, start_index=0, reverse=False, training=None):
+    def call(
+        self,
+        inputs,
+        segment_ids=None,
+        start_index=0,
+        reverse=False,
+        training=None,
+    ):
         if reverse:
             if inputs.shape[-1] != self.d_model:
                 raise ValueError(
@@ -155,7 +200,18 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         embedded = embedded + self.position_embedding(
             embedded, start_index=start_index
         )
+        if self.segment_embedding is not None:
+            embedded = embedded + self._segments(inputs, segment_ids)
+        if self.embeddings_norm is not None:
+            embedded = self.embeddings_norm(embedded)
         return self.embeddings_dropout(embedded, training=training)
+
+    def _segments(self, inputs, segment_ids):
+        """(B, T, D) segment embeddings; segment 0 where ``segment_ids``
+        is None."""
+        if segment_ids is None:
+            segment_ids = ops.zeros_like(inputs)
+        return self.segment_embedding(segment_ids)
 
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero or not keras.backend.is_int_dtype(inputs.dtype):
@@ -186,6 +242,9 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
                     self.embeddings_initializer
                 ),
                 "max_wavelength": self.max_wavelength,
+                "num_segments": self.num_segments,
+                "normalize": self.normalize,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
             }
         )
         return config

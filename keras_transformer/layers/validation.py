@@ -12,6 +12,15 @@ def positive_int(name, value, allow_none=False):
     return value
 
 
+def non_negative_int(name, value):
+    """Returns ``value`` if it is an int >= 0, else raises ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(
+            f"`{name}` must be an integer >= 0. Received: {name}={value!r}"
+        )
+    return value
+
+
 def rate(name, value):
     """Returns ``value`` if it is a probability in [0, 1), else raises."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):

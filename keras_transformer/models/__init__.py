@@ -16,6 +16,7 @@ from keras_transformer.models.question_answerer import (
     QuestionAnswerer,
     build_question_answerer,
 )
+from keras_transformer.models.text_encoder import TextEncoder
 from keras_transformer.models.token_classifier import TokenClassifier
 from keras_transformer.models.transformer import Transformer, build_transformer
 
@@ -24,6 +25,7 @@ __all__ = [
     "LanguageModel",
     "MaskedLanguageModel",
     "QuestionAnswerer",
+    "TextEncoder",
     "TokenClassifier",
     "Transformer",
     "TransformerConfig",

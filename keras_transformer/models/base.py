@@ -42,6 +42,18 @@ class TransformerModel(keras.Model):
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self.transformer_config = config
         self._constructor_arguments = dict(arguments or {})
+        self._optional_inputs = [
+            key
+            for key, tensor in inputs.items()
+            if getattr(tensor._keras_history.operation, "optional", False)
+        ]
+
+    def __call__(self, inputs, *args, **kwargs):
+        # An optional input (``segment_ids``) may be left out of the dict.
+        if self._optional_inputs and isinstance(inputs, dict):
+            missing = [k for k in self._optional_inputs if k not in inputs]
+            inputs = dict(inputs, **dict.fromkeys(missing))
+        return super().__call__(inputs, *args, **kwargs)
 
     def get_config(self):
         return {

@@ -2,12 +2,11 @@
 
 import keras
 
-from keras_transformer.layers import TransformerEncoder
 from keras_transformer.models.base import TransformerModel, as_config
 from keras_transformer.models.config import TransformerConfig
-from keras_transformer.models.parts import stack_kwargs, token_embedding
+from keras_transformer.models.parts import encode, encoder_inputs
 
-POOLINGS = ("mean", "first")
+POOLINGS = ("mean", "first", "pooler")
 
 
 @keras.saving.register_keras_serializable(package="keras_transformer")
@@ -38,13 +37,15 @@ class Classifier(TransformerModel):
     Args:
         config: a ``TransformerConfig`` (decoder fields are unused).
         num_classes: the number of classes.
-        pooling: "mean" (masked mean over real tokens) or "first" (the
+        pooling: "mean" (masked mean over real tokens), "first" (the
             state of the first token, which the data pipeline makes a BOS
-            "class" token, as BERT's [CLS]).
+            "class" token, as BERT's [CLS]) or "pooler" (BERT's: the first
+            token's state through a dense layer of size D with tanh).
         name: the model name.
 
     Call arguments:
-        inputs: ``{"tokens": (B, T) int32}``, 0 = padding.
+        inputs: ``{"tokens": (B, T) int32}``, 0 = padding; with
+            ``config.num_segments``, optionally ``"segment_ids"`` (B, T).
 
     Returns:
         float32 logits (B, num_classes).
@@ -77,20 +78,14 @@ class Classifier(TransformerModel):
             raise ValueError(
                 f"`num_classes` must be an int >= 2. Received: {num_classes!r}"
             )
-        tokens = keras.Input((None,), dtype="int32", name="tokens")
-        embedding = token_embedding(config, config.vocab_size, "embedding")
-        encoder = TransformerEncoder(
-            config.num_layers, name="encoder", **stack_kwargs(config)
-        )
-        if pooling == "mean":
-            pool = keras.layers.GlobalAveragePooling1D(name="pooling")
-        else:
-            pool = FirstTokenPooling(name="pooling")
+        inputs = encoder_inputs(config)
+        embedding, encoder, states = encode(config, inputs)
+        pooled, pool = _pool(pooling, config, states)
         dropout = keras.layers.Dropout(config.dropout, name="pooled_dropout")
         head = keras.layers.Dense(num_classes, dtype="float32", name="logits")
-        logits = head(dropout(pool(encoder(embedding(tokens)))))
+        logits = head(dropout(pooled))
         super().__init__(
-            {"tokens": tokens},
+            inputs,
             logits,
             config,
             {"num_classes": num_classes, "pooling": pooling},
@@ -101,6 +96,20 @@ class Classifier(TransformerModel):
         self.encoder = encoder
         self.pooling = pool
         self.head = head
+
+
+def _pool(pooling, config, states):
+    """``(pooled states (B, D), the pooling layer)``."""
+    if pooling == "mean":
+        pool = keras.layers.GlobalAveragePooling1D(name="pooling")
+        return pool(states), pool
+    pool = FirstTokenPooling(name="pooling")
+    pooled = pool(states)
+    if pooling == "pooler":
+        pooled = keras.layers.Dense(
+            config.d_model, activation="tanh", name="pooler"
+        )(pooled)
+    return pooled, pool
 
 
 def build_classifier(

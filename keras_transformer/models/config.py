@@ -3,6 +3,7 @@
 import dataclasses
 from typing import Optional
 
+from keras_transformer.layers.feed_forward import ACTIVATIONS
 from keras_transformer.layers.token_and_position_embedding import POSITIONS
 
 
@@ -35,6 +36,19 @@ class TransformerConfig:
             a ``PointerGenerator`` (See et al. 2017); needs a shared
             vocabulary. For summarisation, where names and numbers are
             copied from the document.
+        scale_embeddings: multiply token embeddings by sqrt(D) (the
+            paper); BERT does not.
+        embedding_norm: a LayerNorm after the sum of token, position and
+            segment embeddings (BERT).
+        num_segments: segment (token type) embeddings and a
+            ``segment_ids`` input, for ``question [SEP] context`` (BERT: 2;
+            0: none, the paper).
+        output_bias: a learned bias on the vocabulary logits (BERT's
+            masked-LM head).
+
+    The activation is ``relu`` (the paper), ``gelu`` (exact, with erf: BERT),
+    ``gelu_tanh`` (the tanh approximation: GPT-2) or ``silu`` (swish:
+    Marian).
 
     Example:
 
@@ -60,6 +74,10 @@ class TransformerConfig:
     layer_norm_epsilon: float = 1e-6
     tie_embeddings: bool = True
     copy_source: bool = False
+    scale_embeddings: bool = True
+    embedding_norm: bool = False
+    num_segments: int = 0
+    output_bias: bool = False
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -67,6 +85,8 @@ class TransformerConfig:
             if field.name in ("target_vocab_size", "num_decoder_layers"):
                 if value is None:
                     continue
+            if field.name == "num_segments" and value == 0:
+                continue
             if field.type in (int, "int", Optional[int]):
                 if isinstance(value, bool) or not isinstance(value, int):
                     raise ValueError(
@@ -90,6 +110,11 @@ class TransformerConfig:
                     f"TransformerConfig.{name} must be in [0, 1). "
                     f"Received: {value!r}"
                 )
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f"TransformerConfig.activation must be one of "
+                f"{list(ACTIVATIONS)}. Received: {self.activation!r}"
+            )
         if self.position not in POSITIONS:
             raise ValueError(
                 f"TransformerConfig.position must be one of {list(POSITIONS)}."

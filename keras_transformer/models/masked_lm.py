@@ -2,14 +2,14 @@
 
 import keras
 
-from keras_transformer.layers import TransformerEncoder
+from keras_transformer.layers import OutputBias
 from keras_transformer.models.base import TransformerModel, as_config
 from keras_transformer.models.config import TransformerConfig
 from keras_transformer.models.parts import (
+    encode,
+    encoder_inputs,
     output_logits,
     output_projection,
-    stack_kwargs,
-    token_embedding,
 )
 
 
@@ -19,7 +19,8 @@ class MaskedLanguageModel(TransformerModel):
 
     The head is BERT's: a dense layer of size D with GELU, a LayerNorm, and
     the vocabulary projection, tied to the token embedding unless
-    ``config.tie_embeddings`` is False. The encoder (``embedding`` and
+    ``config.tie_embeddings`` is False, plus a bias with
+    ``config.output_bias``. The encoder (``embedding`` and
     ``encoder``) is what fine-tuning reuses (``model.init_from``).
 
     Args:
@@ -28,7 +29,8 @@ class MaskedLanguageModel(TransformerModel):
 
     Call arguments:
         inputs: ``{"tokens": (B, T) int32}``, 0 = padding, masked positions
-            holding the tokenizer's ``mask_id``.
+            holding the tokenizer's ``mask_id``; with
+            ``config.num_segments``, optionally ``"segment_ids"`` (B, T).
 
     Returns:
         float32 logits (B, T, V): the prediction of the original token at
@@ -47,11 +49,8 @@ class MaskedLanguageModel(TransformerModel):
 
     def __init__(self, config, name="masked_language_model", **kwargs):
         config = as_config(config)
-        tokens = keras.Input((None,), dtype="int32", name="tokens")
-        embedding = token_embedding(config, config.vocab_size, "embedding")
-        encoder = TransformerEncoder(
-            config.num_layers, name="encoder", **stack_kwargs(config)
-        )
+        inputs = encoder_inputs(config)
+        embedding, encoder, states = encode(config, inputs)
         transform = keras.layers.Dense(
             config.d_model, activation="gelu", name="mlm_transform"
         )
@@ -59,11 +58,10 @@ class MaskedLanguageModel(TransformerModel):
             epsilon=config.layer_norm_epsilon, name="mlm_norm"
         )
         projection = output_projection(config)
-        states = norm(transform(encoder(embedding(tokens))))
-        logits = output_logits(states, embedding, projection)
-        super().__init__(
-            {"tokens": tokens}, logits, config, name=name, **kwargs
-        )
+        bias = OutputBias(name="output_bias") if config.output_bias else None
+        states = norm(transform(states))
+        logits = output_logits(states, embedding, projection, bias=bias)
+        super().__init__(inputs, logits, config, name=name, **kwargs)
         self.embedding = embedding
         self.encoder = encoder
         self.transform = transform

@@ -2,20 +2,55 @@
 
 import keras
 
-from keras_transformer.layers import TokenAndPositionEmbedding
+from keras_transformer.layers import (
+    TokenAndPositionEmbedding,
+    TransformerEncoder,
+)
 
 
-def token_embedding(config, vocab_size, name):
-    """Token + position embedding, masking id 0, scaled by sqrt(D)."""
+def token_embedding(config, vocab_size, name, segments=False):
+    """Token + position embedding, masking id 0, scaled by sqrt(D) (unless
+    ``config.scale_embeddings`` is False); with ``segments``, the config's
+    segment embeddings."""
     return TokenAndPositionEmbedding(
         vocab_size,
         config.d_model,
         config.max_length,
         position=config.position,
         mask_zero=True,
+        scale_embeddings=config.scale_embeddings,
         dropout=config.dropout,
+        num_segments=config.num_segments if segments else 0,
+        normalize=config.embedding_norm,
+        layer_norm_epsilon=config.layer_norm_epsilon,
         name=name,
     )
+
+
+def encoder_inputs(config):
+    """The inputs of an encoder model: ``tokens`` (B, T), and, with
+    ``config.num_segments``, an optional ``segment_ids`` (B, T)."""
+    inputs = {"tokens": keras.Input((None,), dtype="int32", name="tokens")}
+    if config.num_segments:
+        inputs["segment_ids"] = keras.Input(
+            (None,), dtype="int32", name="segment_ids", optional=True
+        )
+    return inputs
+
+
+def encode(config, inputs):
+    """``(embedding, encoder, states)``: an encoder model's embedding and
+    ``TransformerEncoder`` applied to ``encoder_inputs``."""
+    embedding = token_embedding(
+        config, config.vocab_size, "embedding", segments=True
+    )
+    encoder = TransformerEncoder(
+        config.num_layers, name="encoder", **stack_kwargs(config)
+    )
+    embedded = embedding(
+        inputs["tokens"], segment_ids=inputs.get("segment_ids")
+    )
+    return embedding, encoder, encoder(embedded)
 
 
 def stack_kwargs(config):
@@ -41,11 +76,14 @@ def output_projection(config):
     )
 
 
-def output_logits(states, embedding, projection, name="logits"):
-    """Tied (``embedding`` reversed) or untied logits, in float32."""
+def output_logits(states, embedding, projection, name="logits", bias=None):
+    """Tied (``embedding`` reversed) or untied logits, in float32, plus
+    ``bias`` (an ``OutputBias``) when given."""
     if projection is None:
         logits = embedding(states, reverse=True)
     else:
         logits = projection(states)
+    if bias is not None:
+        logits = bias(logits)
     # Float32 logits under mixed precision; the padding mask rides along.
     return keras.layers.Activation("linear", dtype="float32", name=name)(logits)

@@ -4,10 +4,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_transformer.layers import TransformerEncoder
 from keras_transformer.models.base import TransformerModel, as_config
 from keras_transformer.models.config import TransformerConfig
-from keras_transformer.models.parts import stack_kwargs, token_embedding
+from keras_transformer.models.parts import encode, encoder_inputs
 
 
 @keras.saving.register_keras_serializable(package="keras_transformer")
@@ -70,7 +69,10 @@ class QuestionAnswerer(TransformerModel):
         name: the model name.
 
     Call arguments:
-        inputs: ``{"tokens": (B, T) int32}``, 0 = padding.
+        inputs: ``{"tokens": (B, T) int32}``, 0 = padding; with
+            ``config.num_segments``, optionally ``"segment_ids"`` (B, T):
+            BERT's 0 for ``[CLS] question [SEP]``, 1 for ``context
+            [SEP]``.
 
     Returns:
         (B, T, 2) float32 logits (start, end); padding holds the lowest
@@ -89,17 +91,12 @@ class QuestionAnswerer(TransformerModel):
 
     def __init__(self, config, name="question_answerer", **kwargs):
         config = as_config(config)
-        tokens = keras.Input((None,), dtype="int32", name="tokens")
-        embedding = token_embedding(config, config.vocab_size, "embedding")
-        encoder = TransformerEncoder(
-            config.num_layers, name="encoder", **stack_kwargs(config)
-        )
+        inputs = encoder_inputs(config)
+        embedding, encoder, states = encode(config, inputs)
         dropout = keras.layers.Dropout(config.dropout, name="span_dropout")
         head = SpanLogits(name="span_logits")
-        logits = head(dropout(encoder(embedding(tokens))))
-        super().__init__(
-            {"tokens": tokens}, logits, config, name=name, **kwargs
-        )
+        logits = head(dropout(states))
+        super().__init__(inputs, logits, config, name=name, **kwargs)
         self.embedding = embedding
         self.encoder = encoder
         self.head = head

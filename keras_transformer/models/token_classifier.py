@@ -2,9 +2,8 @@
 
 import keras
 
-from keras_transformer.layers import TransformerEncoder
 from keras_transformer.models.base import TransformerModel, as_config
-from keras_transformer.models.parts import stack_kwargs, token_embedding
+from keras_transformer.models.parts import encode, encoder_inputs
 
 
 @keras.saving.register_keras_serializable(package="keras_transformer")
@@ -21,7 +20,8 @@ class TokenClassifier(TransformerModel):
         name: the model name.
 
     Call arguments:
-        inputs: ``{"tokens": (B, T) int32}``, 0 = padding.
+        inputs: ``{"tokens": (B, T) int32}``, 0 = padding; with
+            ``config.num_segments``, optionally ``"segment_ids"`` (B, T).
 
     Returns:
         float32 logits (B, T, C).
@@ -46,16 +46,13 @@ class TokenClassifier(TransformerModel):
             raise ValueError(
                 f"`num_tags` must be an int >= 1. Received: {num_tags!r}"
             )
-        tokens = keras.Input((None,), dtype="int32", name="tokens")
-        embedding = token_embedding(config, config.vocab_size, "embedding")
-        encoder = TransformerEncoder(
-            config.num_layers, name="encoder", **stack_kwargs(config)
-        )
+        inputs = encoder_inputs(config)
+        embedding, encoder, states = encode(config, inputs)
         dropout = keras.layers.Dropout(config.dropout, name="tag_dropout")
         head = keras.layers.Dense(num_tags, dtype="float32", name="logits")
-        logits = head(dropout(encoder(embedding(tokens))))
+        logits = head(dropout(states))
         super().__init__(
-            {"tokens": tokens},
+            inputs,
             logits,
             config,
             {"num_tags": num_tags},

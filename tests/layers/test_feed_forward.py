@@ -37,3 +37,39 @@ def test_bad_arguments():
         PositionwiseFeedForward(ff_dim=0)
     with pytest.raises(ValueError, match="dropout"):
         PositionwiseFeedForward(ff_dim=4, dropout=-0.1)
+
+
+@pytest.mark.parametrize(
+    "activation, formula",
+    [
+        ("gelu", lambda x: 0.5 * x * (1 + _erf(x / np.sqrt(2)))),
+        (
+            "gelu_tanh",
+            lambda x: (
+                0.5
+                * x
+                * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+            ),
+        ),
+        ("silu", lambda x: x / (1 + np.exp(-x))),
+    ],
+)
+def test_the_activations_of_published_checkpoints(activation, formula):
+    import keras
+
+    x = np.linspace(-4, 4, 17).reshape(1, 1, 17).astype("float32")
+    layer = PositionwiseFeedForward(ff_dim=17, activation=activation)
+    layer.build(x.shape)
+    layer.inner_dense.kernel.assign(np.eye(17, dtype="float32"))
+    hidden = np.array(layer.inner_dense(x))
+    np.testing.assert_allclose(hidden, formula(x), atol=1e-5)
+    again = PositionwiseFeedForward.from_config(layer.get_config())
+    assert again.activation(keras.ops.ones(1)) == layer.activation(
+        keras.ops.ones(1)
+    )
+
+
+def _erf(x):
+    import math
+
+    return np.vectorize(math.erf)(x)

@@ -90,6 +90,55 @@ def test_token_and_position_harness(position, tmp_path):
     )
 
 
+def test_bert_embedding_harness(tmp_path):
+    tokens = np.array([[3, 4, 5, 0], [1, 2, 3, 4]], "int32")
+    run_layer_test(
+        TokenAndPositionEmbedding,
+        {
+            "vocab_size": 12,
+            "d_model": 8,
+            "max_length": 16,
+            "position": "learned",
+            "scale_embeddings": False,
+            "num_segments": 2,
+            "normalize": True,
+            "layer_norm_epsilon": 1e-12,
+        },
+        tokens,
+        (2, 4, 8),
+        tmp_path=tmp_path,
+    )
+
+
+def test_bert_embeddings_are_the_norm_of_tokens_positions_and_segments():
+    layer = TokenAndPositionEmbedding(
+        20,
+        16,
+        max_length=8,
+        position="learned",
+        scale_embeddings=False,
+        num_segments=2,
+        normalize=True,
+        layer_norm_epsilon=1e-12,
+    )
+    tokens = np.array([[5, 6, 7]])
+    segments = np.array([[0, 1, 1]])
+    out = np.array(layer(tokens, segment_ids=segments))
+    total = (
+        np.array(layer.embeddings)[tokens]
+        + np.array(layer.position_embedding.embeddings)[:3]
+        + np.array(layer.segment_embedding.embeddings)[segments]
+    )
+    mean = total.mean(-1, keepdims=True)
+    norm = (total - mean) / np.sqrt(total.var(-1, keepdims=True) + 1e-12)
+    np.testing.assert_allclose(out, norm, atol=1e-5)
+    # Without segment ids, every token is in segment 0.
+    np.testing.assert_array_equal(
+        np.array(layer(tokens)),
+        np.array(layer(tokens, segment_ids=np.zeros_like(tokens))),
+    )
+
+
 def test_token_embeddings_are_scaled_by_sqrt_d_model():
     layer = TokenAndPositionEmbedding(20, 16, max_length=8)
     tokens = np.array([[5, 6, 7]])

@@ -46,6 +46,10 @@ def test_overrides_and_round_trip():
         ({"norm_first": "yes"}, "norm_first must be true or false"),
         ({"tie_embeddings": 1}, "tie_embeddings must be true or false"),
         ({"copy_source": "false"}, "copy_source must be true or false"),
+        ({"activation": "mish"}, "activation must be one of"),
+        ({"num_segments": -1}, "num_segments must be positive"),
+        ({"embedding_norm": "no"}, "embedding_norm must be true or false"),
+        ({"scale_embeddings": 0}, "scale_embeddings must be true or false"),
     ],
 )
 def test_invalid_values(changes, message):
@@ -58,3 +62,13 @@ def test_unknown_fields_and_presets():
         TransformerConfig.from_dict({"d_modle": 3})
     with pytest.raises(ValueError, match="huge"):
         TransformerConfig.preset("huge")
+
+
+def test_published_checkpoint_switches_default_to_the_paper():
+    config = TransformerConfig.small()
+    assert config.scale_embeddings and not config.embedding_norm
+    assert config.num_segments == 0 and not config.output_bias
+    assert config.activation == "relu"
+    # A stored config of an earlier version (no switches) still loads.
+    old = {k: v for k, v in config.to_dict().items() if k != "num_segments"}
+    assert TransformerConfig.from_dict(old) == config

@@ -1,0 +1,274 @@
+"""BERT-family checkpoints (BERT, MiniLM, sentence-transformers encoders).
+
+BERT is the paper's encoder with switches set differently: post-LN as in
+the paper, but learned positions (``max_position_embeddings``), no
+sqrt(D) scaling of embeddings, segment (token type) embeddings, a
+LayerNorm after the embedding sum, GELU (exact) and LayerNorm epsilon
+1e-12. ``config(hf)`` maps a ``config.json`` to a ``TransformerConfig``;
+``build(hf, tensors)`` returns the model of its architecture with the
+checkpoint's weights:
+
+================================  =====================================
+architecture                      model
+================================  =====================================
+``BertModel`` (and no head)       ``TextEncoder``: states (B, T, D)
+``BertForSequenceClassification`` ``Classifier(pooling="pooler")``
+``BertForTokenClassification``    ``TokenClassifier``
+``BertForQuestionAnswering``      ``QuestionAnswerer``
+``BertForMaskedLM``               ``MaskedLanguageModel`` (output bias)
+================================  =====================================
+"""
+
+from keras_transformer.checkpoints.weights import (
+    assign,
+    dense,
+    flatten,
+    norm,
+    take,
+)
+from keras_transformer.errors import ConfigError
+from keras_transformer.models import (
+    Classifier,
+    MaskedLanguageModel,
+    QuestionAnswerer,
+    TextEncoder,
+    TokenClassifier,
+    TransformerConfig,
+)
+
+#: Hugging Face ``hidden_act`` -> this package's activation.
+ACTIVATIONS = {
+    "gelu": "gelu",
+    "gelu_new": "gelu_tanh",
+    "gelu_pytorch_tanh": "gelu_tanh",
+    "relu": "relu",
+    "silu": "silu",
+    "swish": "silu",
+}
+#: Tensors of a checkpoint that hold no weight (torch buffers).
+BUFFERS = ("embeddings.position_ids", "bert.embeddings.position_ids")
+
+
+def _setting(hf, key, default=None):
+    value = hf.get(key, default)
+    if value is None:
+        raise ConfigError(f"config.json has no {key!r}.")
+    return value
+
+
+def config(hf, output_bias=False):
+    """The ``TransformerConfig`` of a BERT ``config.json`` (a dict).
+
+    Raises:
+        ConfigError: a setting this package does not implement.
+    """
+    activation = _setting(hf, "hidden_act", "gelu")
+    if activation not in ACTIVATIONS:
+        raise ConfigError(
+            f"config.json: hidden_act={activation!r} is not supported; "
+            f"supported: {sorted(ACTIVATIONS)}."
+        )
+    position = hf.get("position_embedding_type", "absolute")
+    if position != "absolute":
+        raise ConfigError(
+            f"config.json: position_embedding_type={position!r} is not "
+            "supported (only 'absolute', learned positions)."
+        )
+    if hf.get("is_decoder") or hf.get("add_cross_attention"):
+        raise ConfigError(
+            "config.json: a BERT decoder (is_decoder, add_cross_attention) "
+            "is not supported; load an encoder."
+        )
+    return TransformerConfig(
+        vocab_size=_setting(hf, "vocab_size"),
+        num_layers=_setting(hf, "num_hidden_layers"),
+        d_model=_setting(hf, "hidden_size"),
+        num_heads=_setting(hf, "num_attention_heads"),
+        ff_dim=_setting(hf, "intermediate_size"),
+        dropout=hf.get("hidden_dropout_prob", 0.1),
+        attention_dropout=hf.get("attention_probs_dropout_prob", 0.1),
+        activation=ACTIVATIONS[activation],
+        norm_first=False,
+        position="learned",
+        max_length=_setting(hf, "max_position_embeddings"),
+        layer_norm_epsilon=hf.get("layer_norm_eps", 1e-12),
+        tie_embeddings=True,
+        scale_embeddings=False,
+        embedding_norm=True,
+        num_segments=hf.get("type_vocab_size", 2),
+        output_bias=output_bias,
+    )
+
+
+def _embedding(tensors, prefix, segments):
+    values = {
+        "token_embedding/embeddings": take(
+            tensors, f"{prefix}embeddings.word_embeddings.weight"
+        ),
+        "position_embedding/embeddings": take(
+            tensors, f"{prefix}embeddings.position_embeddings.weight"
+        ),
+        **flatten(
+            "embeddings_norm", norm(tensors, f"{prefix}embeddings.LayerNorm")
+        ),
+    }
+    if segments:
+        values["segment_embedding/embeddings"] = take(
+            tensors, f"{prefix}embeddings.token_type_embeddings.weight"
+        )
+    return flatten("embedding", values)
+
+
+def _attention(tensors, name, heads):
+    """Our (D, N, H) projections and (N, H, D) output of BERT's (D, D)."""
+    values = {}
+    for part in ("query", "key", "value"):
+        linear = dense(tensors, f"{name}.self.{part}")
+        size = linear["kernel"].shape[0]
+        shape = (heads, size // heads)
+        values[f"{part}/kernel"] = linear["kernel"].reshape((size,) + shape)
+        values[f"{part}/bias"] = linear["bias"].reshape(shape)
+    output = dense(tensors, f"{name}.output.dense")
+    size = output["kernel"].shape[1]
+    values["attention_output/kernel"] = output["kernel"].reshape(
+        (heads, size // heads, size)
+    )
+    values["attention_output/bias"] = output["bias"]
+    return values
+
+
+def _layer(tensors, prefix, index, heads):
+    name = f"{prefix}encoder.layer.{index}"
+    return {
+        **flatten(
+            "self_attention", _attention(tensors, f"{name}.attention", heads)
+        ),
+        **flatten(
+            "self_attention_norm",
+            norm(tensors, f"{name}.attention.output.LayerNorm"),
+        ),
+        **flatten(
+            "feed_forward/inner_dense",
+            dense(tensors, f"{name}.intermediate.dense"),
+        ),
+        **flatten(
+            "feed_forward/outer_dense", dense(tensors, f"{name}.output.dense")
+        ),
+        **flatten(
+            "feed_forward_norm", norm(tensors, f"{name}.output.LayerNorm")
+        ),
+    }
+
+
+def encoder_values(tensors, prefix, transformer_config):
+    """The weights of ``embedding`` and ``encoder`` (path -> array)."""
+    values = _embedding(tensors, prefix, transformer_config.num_segments)
+    for index in range(transformer_config.num_layers):
+        layer = _layer(tensors, prefix, index, transformer_config.num_heads)
+        values.update(flatten(f"encoder/layer_{index}", layer))
+    return values
+
+
+def _masked_lm_head(tensors, embeddings):
+    decoder = tensors.get("cls.predictions.decoder.weight")
+    if decoder is not None:
+        tensors.used.add("cls.predictions.decoder.weight")
+        if decoder.shape != embeddings.shape or (decoder != embeddings).any():
+            raise ConfigError(
+                "the checkpoint's masked-LM decoder is not tied to its word "
+                "embeddings, which this package's masked-LM head requires."
+            )
+    return {
+        **flatten(
+            "mlm_transform", dense(tensors, "cls.predictions.transform.dense")
+        ),
+        **flatten(
+            "mlm_norm", norm(tensors, "cls.predictions.transform.LayerNorm")
+        ),
+        "output_bias/bias": take(tensors, "cls.predictions.bias"),
+    }
+
+
+def _classes(tensors, name):
+    return int(tensors[f"{name}.weight"].shape[0])
+
+
+def _head(architecture, tensors, transformer_config, values):
+    """The model of ``architecture`` and the weights of its head."""
+    if architecture == "BertForSequenceClassification":
+        values.update(flatten("pooler", dense(tensors, "bert.pooler.dense")))
+        values.update(flatten("logits", dense(tensors, "classifier")))
+        classes = _classes(tensors, "classifier")
+        if classes < 2:
+            raise ConfigError(
+                "the checkpoint classifies into 1 class (a regression "
+                "head); this package's classifier needs 2 or more."
+            )
+        return Classifier(transformer_config, classes, pooling="pooler")
+    if architecture == "BertForTokenClassification":
+        values.update(flatten("logits", dense(tensors, "classifier")))
+        return TokenClassifier(
+            transformer_config, _classes(tensors, "classifier")
+        )
+    if architecture == "BertForQuestionAnswering":
+        values.update(
+            flatten("span_logits/dense", dense(tensors, "qa_outputs"))
+        )
+        return QuestionAnswerer(transformer_config)
+    if architecture == "BertForMaskedLM":
+        embeddings = values["embedding/token_embedding/embeddings"]
+        values.update(_masked_lm_head(tensors, embeddings))
+        return MaskedLanguageModel(transformer_config)
+    return TextEncoder(transformer_config)
+
+
+#: The architectures ``build`` knows (the key of ``config.json``'s
+#: ``architectures``); any other BERT name loads as ``TextEncoder``.
+ARCHITECTURES = (
+    "BertModel",
+    "BertForSequenceClassification",
+    "BertForTokenClassification",
+    "BertForQuestionAnswering",
+    "BertForMaskedLM",
+)
+
+
+def architecture(hf, tensors):
+    """The checkpoint's architecture: ``config.json``'s, or ``BertModel``
+    for a bare encoder (sentence-transformers)."""
+    names = hf.get("architectures") or ["BertModel"]
+    name = names[0]
+    if name not in ARCHITECTURES:
+        raise ConfigError(
+            f"config.json: architecture {name!r} is not supported; "
+            f"supported: {', '.join(ARCHITECTURES)}."
+        )
+    return name
+
+
+def build(hf, tensors):
+    """The model of a BERT checkpoint with its weights.
+
+    Args:
+        hf: ``config.json`` (a dict).
+        tensors: a ``weights.Tensors`` of the checkpoint's arrays.
+
+    Returns:
+        The model (see the module docstring).
+
+    Raises:
+        ConfigError: an unsupported setting or architecture, a missing
+            tensor or a shape that does not fit.
+    """
+    name = architecture(hf, tensors)
+    prefix = "bert." if f"bert.{_WORDS}" in tensors else ""
+    transformer_config = config(hf, output_bias=name == "BertForMaskedLM")
+    values = encoder_values(tensors, prefix, transformer_config)
+    model = _head(name, tensors, transformer_config, values)
+    assign(model, values)
+    return model
+
+
+_WORDS = "embeddings.word_embeddings.weight"
+
+__all__ = ["ARCHITECTURES", "BUFFERS", "build", "config", "encoder_values"]

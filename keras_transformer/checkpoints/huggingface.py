@@ -1,0 +1,113 @@
+"""Hugging Face checkpoint directories -> this package's models, no torch.
+
+``load_huggingface(path)`` reads ``config.json``, dispatches on its
+``model_type`` to the family's module, reads ``model.safetensors`` with
+the ``safetensors`` package's NumPy API, and returns ``(model,
+tokenizer)``. Every refusal is one ``ConfigError`` line naming the problem:
+an unknown ``model_type``, a missing tensor, a shape mismatch (the tensor
+and both shapes), an unsupported setting. The tensors the model did not
+use (a pooler, say) are reported through ``log``.
+"""
+
+import json
+import os
+
+from keras_transformer.checkpoints import bert
+from keras_transformer.checkpoints.weights import Tensors
+from keras_transformer.data.wordpiece import WordPieceTokenizer
+from keras_transformer.errors import ConfigError
+
+#: ``model_type`` -> ``(family module, tokenizer class)``.
+FAMILIES = {"bert": (bert, WordPieceTokenizer)}
+WEIGHTS_FILE = "model.safetensors"
+
+
+def _read_config(path):
+    config_path = os.path.join(path, "config.json")
+    if not os.path.isfile(config_path):
+        raise ConfigError(
+            f"{path} is not a Hugging Face checkpoint directory: it has no "
+            "config.json."
+        )
+    try:
+        with open(config_path, encoding="utf-8") as handle:
+            hf = json.load(handle)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{config_path} is not valid JSON ({err}).") from None
+    if not isinstance(hf, dict):
+        raise ConfigError(f"{config_path} is not a JSON object.")
+    return hf
+
+
+def read_safetensors(path):
+    """The arrays of ``path/model.safetensors`` by name (float32 or as
+    stored).
+
+    Raises:
+        ConfigError: the file is missing or unreadable.
+    """
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    weights_path = os.path.join(path, WEIGHTS_FILE)
+    if not os.path.isfile(weights_path):
+        raise ConfigError(
+            f"{path} has no {WEIGHTS_FILE}: download the checkpoint's "
+            "safetensors weights (pytorch_model.bin is not read)."
+        )
+    try:
+        return load_file(weights_path)
+    except (SafetensorError, OSError, ValueError, TypeError) as err:
+        raise ConfigError(f"{weights_path} cannot be read ({err}).") from None
+
+
+def family_of(hf):
+    """The ``(module, tokenizer class)`` of a ``config.json``."""
+    model_type = hf.get("model_type")
+    if model_type not in FAMILIES:
+        raise ConfigError(
+            f"config.json: model_type {model_type!r} is not supported; "
+            f"supported: {', '.join(sorted(FAMILIES))}."
+        )
+    return FAMILIES[model_type]
+
+
+def load_huggingface(path, log=print):
+    """A Hugging Face checkpoint as this package's model and tokenizer.
+
+    Args:
+        path: a directory with ``config.json``, ``model.safetensors`` and
+            the tokenizer's files (``tokenizer.json`` or ``vocab.txt``).
+        log: where the list of unused tensors goes.
+
+    Returns:
+        ``(model, tokenizer)``: e.g. a ``TextEncoder`` and a
+        ``WordPieceTokenizer`` for a BERT encoder without a head; the
+        model of the head's task otherwise (see ``checkpoints.bert``).
+
+    Raises:
+        ConfigError: one line naming what cannot be loaded.
+
+    Example:
+
+    >>> model, tokenizer = load_huggingface("all-MiniLM-L6-v2")
+    >>> ids = tokenizer.tokenize(["Hello"], add_bos=True, add_eos=True)
+    >>> model({"tokens": ids.to_tensor()}).shape
+    TensorShape([1, 3, 384])
+    """
+    hf = _read_config(path)
+    family, tokenizer_class = family_of(hf)
+    tensors = Tensors(read_safetensors(path))
+    model = family.build(hf, tensors)
+    unused = tensors.unused(family.BUFFERS)
+    if unused:
+        shown = ", ".join(unused[:8]) + (" ..." if len(unused) > 8 else "")
+        log(f"Not used: {len(unused)} tensor(s) of {path}: {shown}")
+    try:
+        tokenizer = tokenizer_class.from_huggingface(path)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    return model, tokenizer
+
+
+__all__ = ["FAMILIES", "family_of", "load_huggingface", "read_safetensors"]
