@@ -194,7 +194,9 @@ class TrainingConfig:
         "auto", "one_device", "mirrored", "multi_worker", "tpu"
     ] = "auto"
     tpu: Optional[str] = None
-    pooling: Literal["mean", "first"] = "mean"
+    #: classification: "mean" (masked), "first" (a BOS class token) or
+    #: "pooler" (BERT's: the first token through a dense tanh layer).
+    pooling: Literal["mean", "first", "pooler"] = "mean"
     #: question answering: context tokens between the starts of two
     #: windows over a long context.
     doc_stride: int = setting(64, minimum=1)
@@ -398,7 +400,8 @@ def _check_model_section(model):
     if init_from is not None:
         if not isinstance(init_from, str) or not init_from:
             raise ConfigError(
-                f"model.init_from: expected the path of a run directory, got "
+                "model.init_from: expected the path of a run directory or a "
+                f"Hugging Face checkpoint directory, got "
                 f"{brief(init_from)}"
             )
 

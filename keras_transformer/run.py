@@ -42,6 +42,9 @@ CONFIG_FILE = "config.yaml"
 MODEL_FILE = "model.keras"
 METRICS_FILE = "metrics.json"
 LABELS_FILE = "labels.json"
+#: The architecture of the published checkpoint a run was fine-tuned from
+#: (``model.init_from``), so that the run needs the checkpoint no more.
+PRETRAINED_FILE = "pretrained.json"
 HISTORY_FILE = "history.csv"
 BACKUP_DIR = "backup"
 LOG_DIR = "logs"

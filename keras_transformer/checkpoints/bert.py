@@ -261,14 +261,43 @@ def build(hf, tensors):
             tensor or a shape that does not fit.
     """
     name = architecture(hf, tensors)
-    prefix = "bert." if f"bert.{_WORDS}" in tensors else ""
     transformer_config = config(hf, output_bias=name == "BertForMaskedLM")
-    values = encoder_values(tensors, prefix, transformer_config)
+    values = encoder_values(tensors, _prefix(tensors), transformer_config)
     model = _head(name, tensors, transformer_config, values)
     assign(model, values)
     return model
 
 
+def pretrained_values(hf, tensors):
+    """The weights fine-tuning starts from (path -> array): ``embedding``
+    and ``encoder``, and ``pooler`` where the checkpoint has one.
+
+    Args:
+        hf: ``config.json`` (a dict).
+        tensors: a ``weights.Tensors`` of the checkpoint's arrays.
+    """
+    prefix = _prefix(tensors)
+    values = encoder_values(tensors, prefix, config(hf))
+    if f"{prefix}pooler.dense.weight" in tensors:
+        values.update(
+            flatten("pooler", dense(tensors, f"{prefix}pooler.dense"))
+        )
+    return values
+
+
 _WORDS = "embeddings.word_embeddings.weight"
 
-__all__ = ["ARCHITECTURES", "BUFFERS", "build", "config", "encoder_values"]
+
+def _prefix(tensors):
+    """``"bert."`` for a checkpoint with a head, ``""`` for a bare one."""
+    return "bert." if f"bert.{_WORDS}" in tensors else ""
+
+
+__all__ = [
+    "ARCHITECTURES",
+    "BUFFERS",
+    "build",
+    "config",
+    "encoder_values",
+    "pretrained_values",
+]

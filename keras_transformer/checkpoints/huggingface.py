@@ -13,7 +13,7 @@ import json
 import os
 
 from keras_transformer.checkpoints import bert
-from keras_transformer.checkpoints.weights import Tensors
+from keras_transformer.checkpoints.weights import Tensors, assign
 from keras_transformer.data.wordpiece import WordPieceTokenizer
 from keras_transformer.errors import ConfigError
 
@@ -22,7 +22,18 @@ FAMILIES = {"bert": (bert, WordPieceTokenizer)}
 WEIGHTS_FILE = "model.safetensors"
 
 
-def _read_config(path):
+def is_checkpoint(path):
+    """Whether ``path`` is a Hugging Face checkpoint directory (it has a
+    ``config.json``; a run directory has a ``config.yaml``)."""
+    return os.path.isfile(os.path.join(path, "config.json"))
+
+
+def read_config(path):
+    """``path/config.json`` as a dict.
+
+    Raises:
+        ConfigError: the file is missing, not JSON or not an object.
+    """
     config_path = os.path.join(path, "config.json")
     if not os.path.isfile(config_path):
         raise ConfigError(
@@ -95,7 +106,7 @@ def load_huggingface(path, log=print):
     >>> model({"tokens": ids.to_tensor()}).shape
     TensorShape([1, 3, 384])
     """
-    hf = _read_config(path)
+    hf = read_config(path)
     family, tokenizer_class = family_of(hf)
     tensors = Tensors(read_safetensors(path))
     model = family.build(hf, tensors)
@@ -103,11 +114,91 @@ def load_huggingface(path, log=print):
     if unused:
         shown = ", ".join(unused[:8]) + (" ..." if len(unused) > 8 else "")
         log(f"Not used: {len(unused)} tensor(s) of {path}: {shown}")
+    return model, load_tokenizer(path)
+
+
+def load_tokenizer(path):
+    """The tokenizer of a checkpoint directory (e.g. a
+    ``WordPieceTokenizer``).
+
+    Raises:
+        ConfigError: its files are missing or of another kind.
+    """
+    _, tokenizer_class = family_of(read_config(path))
     try:
         tokenizer = tokenizer_class.from_huggingface(path)
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
-    return model, tokenizer
+    except (OSError, ValueError, KeyError) as err:
+        raise ConfigError(f"{path}: {err}") from None
+    if tokenizer.pad_id != 0:
+        raise ConfigError(
+            f"{path}: the tokenizer's padding id is {tokenizer.pad_id}; this "
+            "package's models pad with id 0."
+        )
+    return tokenizer
 
 
-__all__ = ["FAMILIES", "family_of", "load_huggingface", "read_safetensors"]
+def pretrained_config(path):
+    """The ``TransformerConfig`` of a checkpoint's encoder.
+
+    Raises:
+        ConfigError: an unsupported ``model_type`` or setting.
+    """
+    hf = read_config(path)
+    family, _ = family_of(hf)
+    return family.config(hf)
+
+
+#: The parts of a model that fine-tuning copies from a checkpoint, by
+#: attribute (``embedding``, ``encoder``) or layer name (``pooler``).
+PRETRAINED_PARTS = ("embedding", "encoder", "pooler")
+
+
+def load_encoder(path, model):
+    """Copies a checkpoint's pretrained parts into ``model``: its
+    ``embedding`` and ``encoder``, and the pooler when ``model`` has a
+    layer ``pooler`` and the checkpoint one. The model's other layers
+    (its head) are left as they are.
+
+    Args:
+        path: the checkpoint directory.
+        model: a model of this package built from
+            ``pretrained_config(path)``.
+
+    Returns:
+        The layers copied, in ``PRETRAINED_PARTS`` order.
+
+    Raises:
+        ConfigError: a missing tensor or a shape that does not fit.
+    """
+    hf = read_config(path)
+    family, _ = family_of(hf)
+    values = family.pretrained_values(hf, Tensors(read_safetensors(path)))
+    copied = []
+    for part in PRETRAINED_PARTS:
+        layer = _part(model, part)
+        if layer is None or not any(k.startswith(f"{part}/") for k in values):
+            continue
+        assign(layer, values)
+        copied.append(layer)
+    return copied
+
+
+def _part(model, name):
+    layer = getattr(model, name, None)
+    if layer is None and name in [layer.name for layer in model.layers]:
+        layer = model.get_layer(name)
+    return layer
+
+
+__all__ = [
+    "FAMILIES",
+    "PRETRAINED_PARTS",
+    "family_of",
+    "is_checkpoint",
+    "load_encoder",
+    "load_huggingface",
+    "load_tokenizer",
+    "pretrained_config",
+    "read_config",
+    "read_safetensors",
+]

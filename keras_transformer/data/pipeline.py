@@ -112,16 +112,19 @@ def encode_translation(
     return dataset
 
 
-def encode_classification(dataset, tokenizer, max_length, add_bos=True):
+def encode_classification(
+    dataset, tokenizer, max_length, add_bos=True, add_eos=False
+):
     """Maps (text, label) to ``({"tokens": (T,)}, label)``, truncating.
 
     With ``add_bos`` the first token is BOS, the "class" token that
-    ``build_classifier(pooling="first")`` reads.
+    ``build_classifier(pooling="first")`` reads; with ``add_eos`` the last
+    is EOS, kept by the truncation (BERT's ``[CLS] text [SEP]``).
     """
 
     def encode(text, label):
-        ids = tokenizer.tokenize(text, add_bos=add_bos)
-        ids = tf.cast(_truncate(ids, max_length, keep_last=False), tf.int32)
+        ids = tokenizer.tokenize(text, add_bos=add_bos, add_eos=add_eos)
+        ids = tf.cast(_truncate(ids, max_length, keep_last=add_eos), tf.int32)
         return {"tokens": ids}, tf.cast(label, tf.int32)
 
     return dataset.map(encode, num_parallel_calls=tf.data.AUTOTUNE)

@@ -1,6 +1,8 @@
 """``question [SEP] context`` windows over long contexts, in one graph.
 
-Every window is ``BOS question EOS context-piece EOS``: EOS separates the
+Every window is ``BOS question EOS context-piece EOS`` with the
+tokenizer's own ids (BERT's ``[CLS] question [SEP] context [SEP]``),
+and segment ids 0 up to the first EOS and 1 after it: EOS separates the
 question from the context, as every tokenizer of the package has it (a
 masked-LM tokenizer too, so ``model.init_from`` needs no extra piece). A
 context longer than the room left by the question is covered by several
@@ -11,8 +13,6 @@ so the model is served the windows it was trained on.
 """
 
 import tensorflow as tf
-
-from keras_transformer.special_tokens import BOS_ID, EOS_ID
 
 #: Tokens a window adds around the question and the context (BOS, EOS, EOS).
 SPECIAL_TOKENS = 3
@@ -39,6 +39,8 @@ def question_windows(tokenizer, questions, contexts, max_length, stride):
     Returns:
         A dict of tensors over the W windows of the batch:
         ``tokens`` (W, T) int32, 0-padded (T <= L);
+        ``segment_ids`` (W, T) int32: 1 for the context and its EOS, else
+        0;
         ``example`` (W,) int32, the pair each window reads;
         ``offset`` (W,) int32, the position of its first context token;
         ``first`` (W,) int32, the context index of that token;
@@ -73,18 +75,22 @@ def question_windows(tokenizer, questions, contexts, max_length, stride):
         tf.ragged.range(row_start + first, row_start + first + length),
     )
     column = tf.ones([tf.shape(example)[0], 1], tf.int32)
-    tokens = tf.concat(
+    question = tf.concat(
         [
-            column * BOS_ID,
+            column * tokenizer.bos_id,
             tf.gather(question_ids, example),
-            column * EOS_ID,
-            pieces,
-            column * EOS_ID,
+            column * tokenizer.eos_id,
         ],
         axis=1,
     )
+    context = tf.concat([pieces, column * tokenizer.eos_id], axis=1)
+    tokens = tf.concat([question, context], axis=1)
+    segments = tf.concat(
+        [tf.zeros_like(question), tf.ones_like(context)], axis=1
+    )
     return {
         "tokens": tokens.to_tensor(),
+        "segment_ids": segments.to_tensor(),
         "example": example,
         "offset": tf.gather(question_length, example) + 2,
         "first": first,
@@ -92,6 +98,16 @@ def question_windows(tokenizer, questions, contexts, max_length, stride):
         "starts": starts,
         "ends": ends,
     }
+
+
+def window_features(model, windows):
+    """The model's inputs of ``question_windows``: ``tokens``, and
+    ``segment_ids`` for a model with segment embeddings."""
+    features = {"tokens": windows["tokens"]}
+    config = getattr(model, "transformer_config", None)
+    if config is not None and config.num_segments:
+        features["segment_ids"] = windows["segment_ids"]
+    return features
 
 
 def answer_tokens(starts, ends, answer_start, answer_end):

@@ -10,8 +10,6 @@ so a word is split the same way in both.
 
 import tensorflow as tf
 
-from keras_transformer.special_tokens import BOS_ID, EOS_ID, UNK_ID
-
 
 def word_pieces(tokenizer, words):
     """The ids of every word, each tokenized alone.
@@ -22,7 +20,7 @@ def word_pieces(tokenizer, words):
 
     Returns:
         int32 ``tf.RaggedTensor`` [N, None], at least one id per word (a
-        word that gives no piece becomes ``UNK_ID``).
+        word that gives no piece becomes the tokenizer's ``unk_id``).
 
     Example:
 
@@ -32,7 +30,9 @@ def word_pieces(tokenizer, words):
     pieces = tokenizer.tokenize(words)
     empty = tf.cast(pieces.row_lengths() == 0, tf.int64)
     unknown = tf.RaggedTensor.from_row_lengths(
-        tf.fill([tf.reduce_sum(empty)], tf.constant(UNK_ID, tf.int32)),
+        tf.fill(
+            [tf.reduce_sum(empty)], tf.constant(tokenizer.unk_id, tf.int32)
+        ),
         empty,
     )
     return tf.concat([pieces, unknown], axis=1)
@@ -85,7 +85,14 @@ def encode_tagged_words(dataset, tokenizer, max_length):
             0,
         )
         kept = max_length - 2
-        ids = tf.concat([[BOS_ID], pieces.flat_values[:kept], [EOS_ID]], axis=0)
+        ids = tf.concat(
+            [
+                [tokenizer.bos_id],
+                pieces.flat_values[:kept],
+                [tokenizer.eos_id],
+            ],
+            axis=0,
+        )
         labels = tf.concat([[0], labels[:kept], [0]], axis=0)
         return {"tokens": tf.cast(ids, tf.int32)}, labels
 

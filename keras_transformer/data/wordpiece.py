@@ -39,6 +39,16 @@ MAX_WORD_BYTES = 100
 _WHITESPACE = r"[\p{Zs}\x{85}\x{2028}\x{2029}\t\n\x{0b}\x{0c}\r]"
 _OTHER = r"[\p{Cc}\p{Cf}\p{Co}\p{Cs}\x{fffd}]"
 
+# BERT's pre-tokenizer: words end at whitespace (dropped) and at every
+# punctuation mark and CJK ideograph (each a word of its own).
+_PUNCTUATION = (
+    r"[!-/]|[:-@]|[\[-`]|[{-~]|[\p{P}]|[\x{4E00}-\x{9FFF}]"
+    r"|[\x{3400}-\x{4DBF}]|[\x{20000}-\x{2A6DF}]|[\x{2A700}-\x{2B73F}]"
+    r"|[\x{2B740}-\x{2B81F}]|[\x{2B820}-\x{2CEAF}]|[\x{F900}-\x{FAFF}]"
+    r"|[\x{2F800}-\x{2FA1F}]"
+)
+_DELIMITERS = f"{_WHITESPACE}+|{_PUNCTUATION}"
+
 
 def normalize(texts, lowercase):
     """BertNormalizer of a [N] ``tf.string`` batch.
@@ -107,6 +117,7 @@ class WordPieceTokenizer(Tokenizer):
             role: index.get(piece) for role, piece in BERT_PIECES.items()
         }
         self._pieces = tf.constant(vocabulary, tf.string)
+
         self._wordpiece = tf_text.FastBertTokenizer(
             vocab=vocabulary,
             suffix_indicator="##",
@@ -149,10 +160,34 @@ class WordPieceTokenizer(Tokenizer):
         return self._wordpiece.tokenize(normalize(texts, self.lowercase))
 
     def _tokenize_with_offsets_batch(self, texts):
-        raise NotImplementedError(
-            "WordPieceTokenizer has no byte offsets yet: its normalizer "
-            "changes the text (accents, case)."
+        # Words (whitespace, punctuation and CJK split) of the original
+        # text keep their byte spans; each is normalized and split into
+        # pieces on its own. A piece's span is exact where normalizing
+        # kept the word's bytes, and the whole word's otherwise (an
+        # accent stripped, a control character dropped).
+        # The splitter ends a word at NUL; another control character of
+        # one byte (dropped by the normalizer too) keeps the offsets.
+        texts = tf.strings.regex_replace(texts, r"\x00", "\x01")
+        words, word_starts, word_ends = tf_text.regex_split_with_offsets(
+            texts, _DELIMITERS, _PUNCTUATION
         )
+        original = words.flat_values
+        normalized = normalize(original, self.lowercase)
+        pieces, starts, ends = self._wordpiece.tokenize_with_offsets(normalized)
+        word = pieces.value_rowids()
+        exact = tf.gather(
+            tf.strings.length(normalized) == tf.strings.length(original), word
+        )
+        first = tf.gather(word_starts.flat_values, word)
+        starts = tf.where(exact, first + starts.flat_values, first)
+        ends = tf.where(
+            exact,
+            first + ends.flat_values,
+            tf.gather(word_ends.flat_values, word),
+        )
+        nested = tf.RaggedTensor.from_row_splits(pieces, words.row_splits)
+        ids = nested.merge_dims(1, 2)
+        return ids, ids.with_flat_values(starts), ids.with_flat_values(ends)
 
     def _detokenize_batch(self, ids):
         # Pieces joined: a "##" piece onto the one before, words by spaces

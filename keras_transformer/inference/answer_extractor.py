@@ -6,6 +6,7 @@ from keras_transformer.data.question_windows import (
     byte_to_char,
     max_question_tokens,
     question_windows,
+    window_features,
 )
 from keras_transformer.errors import DataError
 from keras_transformer.inference.predictor import Predictor, one_line
@@ -60,7 +61,9 @@ class AnswerExtractor(Predictor):
         windows = question_windows(
             self.tokenizer, question, context, self.max_length, self.stride
         )
-        logits = tf.cast(self.model({"tokens": windows["tokens"]}), tf.float32)
+        logits = tf.cast(
+            self.model(window_features(self.model, windows)), tf.float32
+        )
         log_probs = tf.nn.log_softmax(logits, axis=1)  # (W, T, 2)
         width = tf.shape(log_probs)[1]
         positions = tf.range(width)[None, :]

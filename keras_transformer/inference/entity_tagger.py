@@ -9,7 +9,6 @@ from keras_transformer.data.tagged_words import (
     word_pieces,
 )
 from keras_transformer.inference.predictor import Predictor, one_line
-from keras_transformer.special_tokens import BOS_ID, EOS_ID
 
 
 def window_rows(piece_counts, kept):
@@ -130,9 +129,9 @@ class EntityTagger(Predictor):
         batch = windows.nrows()
         tokens = tf.concat(
             [
-                tf.fill([batch, 1], BOS_ID),
+                tf.fill([batch, 1], self.tokenizer.bos_id),
                 windows.merge_dims(1, 2),
-                tf.fill([batch, 1], EOS_ID),
+                tf.fill([batch, 1], self.tokenizer.eos_id),
             ],
             axis=1,
         ).to_tensor()

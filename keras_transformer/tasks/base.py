@@ -17,6 +17,7 @@ import time
 import tensorflow as tf
 
 from keras_transformer import run
+from keras_transformer.checkpoints import huggingface
 from keras_transformer.data import datasets, pipeline
 from keras_transformer.data.tokenizer import (
     ByteTokenizer,
@@ -24,6 +25,7 @@ from keras_transformer.data.tokenizer import (
     train_sentencepiece,
 )
 from keras_transformer.errors import ConfigError, DataError, RunError
+from keras_transformer.models import TransformerConfig
 from keras_transformer.training.losses import (
     MaskedSparseCategoricalCrossentropy,
 )
@@ -41,6 +43,9 @@ ENCODER_SHAPE_FIELDS = (
     "position",
     "norm_first",
 )
+# Model fields a run may set for itself when it starts from a published
+# checkpoint (the checkpoint fixes every other one).
+TUNABLE_FIELDS = ("dropout", "attention_dropout")
 
 
 def _is_empty(dataset):
@@ -53,10 +58,27 @@ def _load_tokenizer(directory, setting):
     Raises:
         ConfigError: naming the setting and what is wrong.
     """
+    if os.path.isdir(directory) and huggingface.is_checkpoint(directory):
+        return huggingface.load_tokenizer(directory)
     try:
         return Tokenizer.load(directory)
     except (OSError, ValueError) as err:
         raise ConfigError(f"{setting}: {err}") from None
+
+
+def _read_pretrained(target):
+    """The ``TransformerConfig`` of a run's ``pretrained.json``, or None
+    when the run has none."""
+    if not os.path.exists(target):
+        return None
+    values = run.read_json(target)
+    try:
+        return TransformerConfig.from_dict(values["config"])
+    except (TypeError, ValueError, KeyError) as err:
+        raise RunError(
+            f"{target} is not a checkpoint description ({err}); delete the "
+            "run directory and train again."
+        ) from None
 
 
 class Task:
@@ -93,6 +115,7 @@ class Task:
         self.tokenizers = None
         self.label_names = None
         self._labels_path = None
+        self._pretrained = None
 
     # ------------------------------------------------------------ examples
 
@@ -163,12 +186,15 @@ class Task:
         names = self.tokenizer_names()
         paths = [run.path(workdir, name) for name in names]
         source_run = self.init_from
-        if source_run and not os.path.exists(
-            run.path(source_run, run.MODEL_FILE)
+        if (
+            source_run
+            and not self.checkpoint
+            and not os.path.exists(run.path(source_run, run.MODEL_FILE))
         ):
             raise ConfigError(
                 f"model.init_from: {source_run} holds no finished run (no "
-                f"{run.MODEL_FILE}); train it first, e.g. keras-transformer "
+                f"{run.MODEL_FILE}) and is no Hugging Face checkpoint (no "
+                "config.json); train it first, e.g. keras-transformer "
                 f"train configs/mlm_local.yaml --workdir {source_run}"
             )
         origin = self._tokenizer_origin()
@@ -201,13 +227,18 @@ class Task:
                         f"pieces, trained in {time.time() - started:.1f} s."
                     )
         self.load(workdir)
-        if source_run:
+        if self.checkpoint:
+            self._save_pretrained(workdir)
+            self._check_checkpoint_fits()
+        elif source_run:
             self._check_pretrained_fits(source_run)
 
     def _tokenizer_origin(self):
         """The tokenizer directory to copy (``init_from``'s, or
         ``tokenizer.path``) and the setting that names it, or None to
         train one."""
+        if self.checkpoint:
+            return self.checkpoint, "model.init_from"
         if self.init_from:
             origin = run.path(self.init_from, run.TOKENIZER_DIRS[0])
             return origin, "model.init_from"
@@ -233,6 +264,9 @@ class Task:
                     f"{workdir} has no usable tokenizer: {err}"
                 ) from None
         self.tokenizers = (loaded[0], loaded[-1])
+        self._pretrained = _read_pretrained(
+            run.path(workdir, run.PRETRAINED_FILE)
+        )
         if self.label_noun:
             self._labels_path = run.path(workdir, run.LABELS_FILE)
             self.label_names = run.read_labels(
@@ -329,7 +363,15 @@ class Task:
     # --------------------------------------------------------------- model
 
     def model_config(self):
-        """The ``TransformerConfig``, sized for the tokenizers."""
+        """The ``TransformerConfig``, sized for the tokenizers: a published
+        checkpoint's (``model.init_from``), with the run's dropout, or the
+        experiment's ``model`` settings."""
+        pretrained = self.pretrained_config()
+        if pretrained is not None:
+            model = self.experiment.model
+            return pretrained.replace(
+                **{key: model[key] for key in TUNABLE_FIELDS if key in model}
+            )
         source, target = self.tokenizers
         target_vocab = target.vocab_size if target is not source else None
         return self.experiment.model_config(source.vocab_size, target_vocab)
@@ -397,8 +439,67 @@ class Task:
 
     @property
     def init_from(self):
-        """The run directory ``model.init_from`` names, or None."""
+        """The run or checkpoint directory ``model.init_from`` names, or
+        None."""
         return self.experiment.model.get("init_from")
+
+    @property
+    def checkpoint(self):
+        """``model.init_from`` when it names a published (Hugging Face)
+        checkpoint directory rather than a run, else None."""
+        path = self.init_from
+        if path and os.path.isdir(path) and huggingface.is_checkpoint(path):
+            return path
+        return None
+
+    def pretrained_config(self):
+        """The architecture of the checkpoint the run starts from (a
+        ``TransformerConfig``), or None for a run of its own settings."""
+        if self._pretrained is not None:
+            return self._pretrained
+        if self.checkpoint:
+            return huggingface.pretrained_config(self.checkpoint)
+        return None
+
+    def _save_pretrained(self, workdir):
+        """Keeps the checkpoint's architecture in the run directory."""
+        target = run.path(workdir, run.PRETRAINED_FILE)
+        if self._pretrained is None:
+            config = huggingface.pretrained_config(self.checkpoint)
+            run.write_json(
+                target,
+                {"init_from": self.checkpoint, "config": config.to_dict()},
+            )
+            self._pretrained = config
+
+    def _check_checkpoint_fits(self):
+        """Refuses model settings that contradict the checkpoint, a
+        ``training.max_length`` beyond its positions and a tokenizer
+        larger than its vocabulary."""
+        path, config = self.checkpoint, self._pretrained
+        for key, value in self.experiment.model.items():
+            if key in ("init_from",) + TUNABLE_FIELDS:
+                continue
+            theirs = getattr(config, key, None)
+            if key == "preset" or theirs != value:
+                raise ConfigError(
+                    f"model.{key}={value!r} contradicts the checkpoint "
+                    f"{path} ({key} {theirs!r} there): remove it, the "
+                    "checkpoint fixes the architecture."
+                )
+        max_length = self.experiment.training.max_length
+        if max_length > config.max_length:
+            raise ConfigError(
+                f"training.max_length={max_length} is longer than the "
+                f"{config.max_length} positions of the checkpoint {path}: "
+                f"set training.max_length <= {config.max_length}."
+            )
+        size = self.tokenizers[0].vocab_size
+        if size > config.vocab_size:
+            raise ConfigError(
+                f"the tokenizer of {path} has {size} pieces, more than the "
+                f"{config.vocab_size} of its model's vocab_size."
+            )
 
     def _check_pretrained_fits(self, source_run):
         theirs = run.load_task(source_run).model_config()
@@ -426,8 +527,26 @@ class Task:
         source_run = self.init_from
         if not source_run:
             return
+        if self.checkpoint:
+            parts = huggingface.load_encoder(source_run, model)
+        else:
+            parts = self._copy_encoder(source_run, model)
+        counts = sum(w.size for part in parts for w in part.get_weights())
+        loaded = {id(w) for part in parts for w in part.weights}
+        new = sorted(
+            {w.path.split("/")[0] for w in model.weights if id(w) not in loaded}
+        )
+        copied = ", ".join(f"{p.name} ({len(p.weights)} arrays)" for p in parts)
+        log(
+            f"Initialised from {source_run}: {copied}, {counts:,} "
+            f"parameters; new: {', '.join(new)}."
+        )
+
+    def _copy_encoder(self, source_run, model):
+        """Copies the run's ``embedding`` and ``encoder`` into ``model``;
+        returns the layers copied."""
         pretrained = run.load_run(source_run, compile=False)[1]
-        copied, counts = [], 0
+        copied = []
         for part in ("embedding", "encoder"):
             ours = getattr(model, part, None)
             theirs = getattr(pretrained, part, None)
@@ -445,20 +564,8 @@ class Task:
                     f"model.init_from={source_run!r}: its {part} does not "
                     f"fit ({err})."
                 ) from None
-            copied.append(f"{part} ({len(weights)} arrays)")
-            counts += sum(w.size for w in weights)
-        loaded = {
-            id(w)
-            for part in ("embedding", "encoder")
-            for w in getattr(model, part).weights
-        }
-        new = sorted(
-            {w.path.split("/")[0] for w in model.weights if id(w) not in loaded}
-        )
-        log(
-            f"Initialised from {source_run}: {', '.join(copied)}, "
-            f"{counts:,} parameters; new: {', '.join(new)}."
-        )
+            copied.append(ours)
+        return copied
 
     # ---------------------------------------------------------- evaluation
 

@@ -107,8 +107,15 @@ class ClassificationTask(Task):
 
     @property
     def add_bos(self):
-        """Whether texts start with BOS, the "class" token (pooling first)."""
-        return self.experiment.training.pooling == "first"
+        """Whether texts start with BOS: the "class" token of ``pooling:
+        first`` or ``pooler``, and always after a published checkpoint
+        (BERT's ``[CLS] text [SEP]``)."""
+        return self.experiment.training.pooling != "mean" or self.add_eos
+
+    @property
+    def add_eos(self):
+        """Whether texts end with EOS (after a published checkpoint)."""
+        return self.checkpoint is not None or self._pretrained is not None
 
     def encode(self, split_data, training):
         return pipeline.encode_classification(
@@ -116,6 +123,7 @@ class ClassificationTask(Task):
             self.tokenizers[0],
             self.experiment.training.max_length,
             add_bos=self.add_bos,
+            add_eos=self.add_eos,
         )
 
     @property
@@ -142,6 +150,7 @@ class ClassificationTask(Task):
             self.label_names,
             self.experiment.training.max_length,
             add_bos=self.add_bos,
+            add_eos=self.add_eos,
         )
 
     def evaluate_outputs(

@@ -105,7 +105,9 @@ class QuestionAnsweringTask(Task):
         """Windows of every example, with the answer's positions.
 
         Returns:
-            A dataset of ``({"tokens": (T,) int32}, (2,) int32)``.
+            A dataset of ``({"tokens": (T,) int32}, (2,) int32)``, the
+            features with ``segment_ids`` (T,) for a model with segment
+            embeddings (one fine-tuned from a BERT checkpoint).
         """
 
         def windows_of(batch):
@@ -124,10 +126,15 @@ class QuestionAnsweringTask(Task):
             lengths = tf.reduce_sum(
                 tf.cast(windows["tokens"] != 0, tf.int32), axis=1
             )
-            return windows["tokens"], lengths, labels
+            return windows["tokens"], windows["segment_ids"], lengths, labels
 
-        def single(tokens, length, labels):
-            return {"tokens": tokens[:length]}, labels
+        segments = bool(self.model_config().num_segments)
+
+        def single(tokens, segment_ids, length, labels):
+            features = {"tokens": tokens[:length]}
+            if segments:
+                features["segment_ids"] = segment_ids[:length]
+            return features, labels
 
         return (
             split_data.ragged_batch(_WINDOW_BATCH)

@@ -95,9 +95,7 @@ def compile_model(model, task, jit_compile):
     experiment's optimizer."""
     experiment = task.experiment
     model.compile(
-        optimizer=make_optimizer(
-            experiment, experiment.model_config(8).d_model
-        ),
+        optimizer=make_optimizer(experiment, task.model_config().d_model),
         loss=task.loss(),
         metrics=task.metrics(),
         jit_compile=jit_compile,
@@ -113,7 +111,7 @@ def compile_model(model, task, jit_compile):
 
 # Files derived from the task, data and tokenizer settings: a run that
 # never trained a step starts over without them when those settings change.
-_DERIVED = run.TOKENIZER_DIRS + (run.LABELS_FILE,)
+_DERIVED = run.TOKENIZER_DIRS + (run.LABELS_FILE, run.PRETRAINED_FILE)
 
 
 def _derived_from(key):

@@ -75,11 +75,14 @@ def test_compile_model_creates_the_optimizer_slots_before_fit():
     from keras_transformer.models import Classifier, TransformerConfig
 
     experiment = _experiment()
-    task = types.SimpleNamespace(
-        experiment=experiment, loss=lambda: "mse", metrics=lambda: []
-    )
     config = TransformerConfig.small(
         vocab_size=50, num_layers=1, d_model=16, num_heads=2, ff_dim=32
+    )
+    task = types.SimpleNamespace(
+        experiment=experiment,
+        loss=lambda: "mse",
+        metrics=lambda: [],
+        model_config=lambda: config,
     )
     model = Classifier(config, 2)
     compile_model(model, task, jit_compile=False)
