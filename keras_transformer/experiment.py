@@ -174,7 +174,10 @@ class TrainingConfig:
     batch_size: int = setting(64, minimum=1)
     max_length: int = setting(128, minimum=2)
     optimizer: Literal["adam", "adamw"] = "adam"
-    schedule: Literal["transformer", "constant"] = "transformer"
+    #: "transformer" (the paper's), "constant" (``learning_rate``) or
+    #: "linear" (BERT's: up to ``learning_rate`` over the warmup, then
+    #: down to zero at ``steps``).
+    schedule: Literal["transformer", "constant", "linear"] = "transformer"
     learning_rate: float = setting(1e-3, above=0.0)
     warmup_steps: Optional[int] = setting(None, minimum=1)
     lr_scale: float = setting(1.0, above=0.0)

@@ -5,9 +5,13 @@ from keras_transformer.training.losses import (
     token_cross_entropy,
 )
 from keras_transformer.training.metrics import MaskedAccuracy, Perplexity
-from keras_transformer.training.schedule import TransformerSchedule
+from keras_transformer.training.schedule import (
+    LinearSchedule,
+    TransformerSchedule,
+)
 
 __all__ = [
+    "LinearSchedule",
     "MaskedAccuracy",
     "MaskedSparseCategoricalCrossentropy",
     "Perplexity",

@@ -1,4 +1,5 @@
-"""The learning-rate schedule of the paper (section 5.3, equation 3)."""
+"""Learning-rate schedules: the paper's (section 5.3, equation 3) and
+BERT's linear warmup and decay, for fine-tuning."""
 
 import keras
 from keras import ops
@@ -120,5 +121,72 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
             "scale": self.scale,
             "total_steps": self.total_steps,
             "cooldown_steps": self.cooldown_steps,
+            "batches_per_update": self.batches_per_update,
+        }
+
+
+def _positive_int(name, value, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(
+            f"`{name}` must be an int >= {minimum}. Received: {value!r}"
+        )
+
+
+@keras.saving.register_keras_serializable(package="keras_transformer")
+class LinearSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """BERT's fine-tuning schedule: a linear rise to ``peak`` over
+    ``warmup_steps``, then a linear fall to zero at ``total_steps``.
+
+    ``step`` counts from 1 (the optimizer's iteration counter plus one):
+    the first update uses ``peak / warmup_steps`` and the last
+    ``peak / (total_steps - warmup_steps + 1)``.
+
+    Args:
+        peak: the highest rate (``training.learning_rate``).
+        warmup_steps: updates of the rise.
+        total_steps: the updates of the run.
+        batches_per_update: the optimizer's ``gradient_accumulation_steps``
+            (1: none); Keras counts batches, the schedule updates.
+
+    Example:
+
+    >>> schedule = LinearSchedule(1e-4, warmup_steps=10, total_steps=100)
+    >>> float(schedule(9)), float(schedule(54))  # the peak, then half
+    (0.0001, 5e-05)
+    """
+
+    def __init__(self, peak, warmup_steps, total_steps, batches_per_update=1):
+        if isinstance(peak, bool) or not isinstance(peak, (int, float)):
+            raise ValueError(f"`peak` must be a number. Received: {peak!r}")
+        if peak <= 0:
+            raise ValueError(f"`peak` must be positive. Received: {peak!r}")
+        _positive_int("warmup_steps", warmup_steps)
+        _positive_int("total_steps", total_steps)
+        _positive_int("batches_per_update", batches_per_update)
+        if warmup_steps > total_steps:
+            raise ValueError(
+                f"`warmup_steps={warmup_steps}` exceeds `total_steps="
+                f"{total_steps}`: warm up for fewer steps than the run has."
+            )
+        self.peak = float(peak)
+        self.warmup_steps = warmup_steps
+        self.total_steps = total_steps
+        self.batches_per_update = batches_per_update
+
+    def __call__(self, step):
+        if self.batches_per_update > 1:
+            step = ops.floor_divide(step, self.batches_per_update)
+        step = ops.cast(step, "float32") + 1.0
+        rise = step / self.warmup_steps
+        decay = (self.total_steps + 1.0 - step) / (
+            self.total_steps + 1.0 - self.warmup_steps
+        )
+        return self.peak * ops.clip(ops.minimum(rise, decay), 0.0, 1.0)
+
+    def get_config(self):
+        return {
+            "peak": self.peak,
+            "warmup_steps": self.warmup_steps,
+            "total_steps": self.total_steps,
             "batches_per_update": self.batches_per_update,
         }

@@ -54,7 +54,10 @@ from keras_transformer.training.checkpoint import (
     restore_latest,
 )
 from keras_transformer.training.memory import check_fits
-from keras_transformer.training.schedule import TransformerSchedule
+from keras_transformer.training.schedule import (
+    LinearSchedule,
+    TransformerSchedule,
+)
 
 
 def make_optimizer(experiment, d_model):
@@ -67,6 +70,13 @@ def make_optimizer(experiment, d_model):
             config.lr_scale,
             total_steps=config.steps,
             cooldown_steps=config.cooldown,
+            batches_per_update=config.gradient_accumulation_steps,
+        )
+    elif config.schedule == "linear":
+        learning_rate = LinearSchedule(
+            config.learning_rate,
+            config.warmup,
+            config.steps,
             batches_per_update=config.gradient_accumulation_steps,
         )
     else:

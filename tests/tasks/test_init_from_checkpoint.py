@@ -235,3 +235,23 @@ def test_settings_that_contradict_the_checkpoint_are_refused(
     experiment.model.update(model)
     with pytest.raises(ConfigError, match=message):
         train_and_evaluate(experiment, str(tmp_path / "run"), verbose=0)
+
+
+def test_tokenizer_path_may_name_a_checkpoint(tmp_path):
+    from keras_transformer.tasks.base import _load_tokenizer
+
+    tokenizer = _load_tokenizer(CHECKPOINT, "tokenizer.path")
+    assert (tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id) == (0, 4, 5)
+    with pytest.raises(ConfigError, match="tokenizer.path: .*nothing"):
+        _load_tokenizer(str(tmp_path / "nothing"), "tokenizer.path")
+
+
+def test_a_damaged_pretrained_json_is_named(tmp_path):
+    from keras_transformer.errors import RunError
+    from keras_transformer.tasks.base import _read_pretrained
+
+    target = tmp_path / run.PRETRAINED_FILE
+    assert _read_pretrained(str(target)) is None
+    target.write_text('{"config": {"d_model": 16, "bogus": 1}}')
+    with pytest.raises(RunError, match="pretrained.json is not a checkpoint"):
+        _read_pretrained(str(target))

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_transformer.training import TransformerSchedule
+from keras_transformer.training import LinearSchedule, TransformerSchedule
 
 
 def _formula(step, d_model, warmup, scale=1.0):
@@ -103,3 +103,36 @@ def test_cooldown_brings_the_rate_linearly_to_zero():
 def test_bad_cooldowns(kwargs, wanted):
     with pytest.raises(ValueError, match=wanted):
         TransformerSchedule(64, 10, **kwargs)
+
+
+def test_linear_rises_to_the_peak_then_falls_to_zero_at_the_end():
+    schedule = LinearSchedule(3e-4, warmup_steps=10, total_steps=50)
+    rates = np.array([float(schedule(s)) for s in range(60)])
+    # An independent computation, step counted from 1.
+    steps = np.arange(1, 61)
+    wanted = 3e-4 * np.clip(np.minimum(steps / 10, (51 - steps) / 41), 0.0, 1.0)
+    np.testing.assert_allclose(rates, wanted, rtol=1e-5, atol=1e-12)
+    assert rates[9] == pytest.approx(3e-4) and rates[49] > 0
+    assert (rates[50:] == 0).all()
+    accumulating = LinearSchedule(3e-4, 10, 50, batches_per_update=4)
+    assert float(accumulating(4 * 9 + 3)) == pytest.approx(3e-4)
+    optimizer = keras.optimizers.Adam(schedule)
+    config = json.loads(json.dumps(keras.optimizers.serialize(optimizer)))
+    restored = keras.optimizers.deserialize(config)._learning_rate
+    assert isinstance(restored, LinearSchedule)
+    assert restored.get_config() == schedule.get_config()
+
+
+@pytest.mark.parametrize(
+    "kwargs, wanted",
+    [
+        ({"peak": 0}, "positive"),
+        ({"warmup_steps": 0}, "warmup_steps"),
+        ({"warmup_steps": 60}, "exceeds"),
+        ({"batches_per_update": 0}, "batches_per_update"),
+    ],
+)
+def test_linear_bad_arguments(kwargs, wanted):
+    values = {"peak": 1e-4, "warmup_steps": 10, "total_steps": 50, **kwargs}
+    with pytest.raises(ValueError, match=wanted):
+        LinearSchedule(**values)
