@@ -105,6 +105,10 @@ class Task:
     commands = ("predict",)
     #: Pieces the tokenizer must always keep whole (e.g. ``[MASK]``).
     tokenizer_symbols = ()
+    #: Whether ``model.init_from`` may name a published (Hugging Face)
+    #: checkpoint: the task's pipelines read every special id from the
+    #: tokenizer and its model is an encoder with a new head.
+    accepts_checkpoint = False
     #: What the names in the run's ``labels.json`` are ("class", "tag"):
     #: ``prepare`` saves ``splits.label_names`` there and ``load`` reads
     #: them into ``label_names``. None: the task has no label names.
@@ -179,6 +183,13 @@ class Task:
         """Makes the run's assets: loads its tokenizers, or trains (or copies
         from ``model.init_from``) and saves them; saves ``label_names``.
         """
+        if self.checkpoint and not self.accepts_checkpoint:
+            raise ConfigError(
+                f"model.init_from: the {self.name} task cannot start from a "
+                f"Hugging Face checkpoint ({self.checkpoint}); "
+                "classification, token_classification and "
+                "question_answering can."
+            )
         if self.label_noun:
             labels = run.path(workdir, run.LABELS_FILE)
             if not os.path.exists(labels):

@@ -39,6 +39,7 @@ class ClassificationTask(Task):
     """
 
     name = "classification"
+    accepts_checkpoint = True
     file_formats = ("labelled",)
     model_class = Classifier
     label_noun = "class"

@@ -51,6 +51,7 @@ class QuestionAnsweringTask(Task):
     """
 
     name = "question_answering"
+    accepts_checkpoint = True
     file_formats = ("squad",)
     model_class = QuestionAnswerer
 

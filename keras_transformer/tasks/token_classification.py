@@ -111,6 +111,7 @@ class TokenClassificationTask(Task):
     """
 
     name = "token_classification"
+    accepts_checkpoint = True
     file_formats = ("conll",)
     model_class = TokenClassifier
     label_noun = "tag"

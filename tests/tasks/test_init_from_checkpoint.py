@@ -255,3 +255,17 @@ def test_a_damaged_pretrained_json_is_named(tmp_path):
     target.write_text('{"config": {"d_model": 16, "bogus": 1}}')
     with pytest.raises(RunError, match="pretrained.json is not a checkpoint"):
         _read_pretrained(str(target))
+
+
+def test_a_task_that_cannot_start_from_a_checkpoint_says_so(tmp_path):
+    from tests.generated import MASKED_LM
+
+    values = json.loads(json.dumps(MASKED_LM))
+    (tmp_path / "lines.txt").write_text("one two three\nfour five six\n")
+    path = str(tmp_path / "lines.txt")
+    values["data"] = {"source": "files", "format": "text", "path": path}
+    values["model"] = {"init_from": CHECKPOINT}
+    with pytest.raises(ConfigError, match="the masked_lm task cannot start"):
+        train_and_evaluate(
+            experiment_from_dict(values), str(tmp_path / "run"), verbose=0
+        )
