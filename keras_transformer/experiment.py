@@ -399,6 +399,12 @@ def _check_model_section(model):
             f"{', '.join(sorted(fields))} (vocabulary sizes come from the "
             "tokenizer)"
         )
+    # YAML 1.1 reads 1e-12 (no dot) as a string: a number field takes it.
+    for field in dataclasses.fields(TransformerConfig):
+        if field.type is float and isinstance(model.get(field.name), str):
+            model[field.name] = _coerce(
+                model[field.name], float, f"model.{field.name}"
+            )
     init_from = model.get("init_from")
     if init_from is not None:
         if not isinstance(init_from, str) or not init_from:

@@ -48,6 +48,17 @@ def test_unknown_keys_name_the_key_and_the_choices():
         experiment_from_dict({"model": {"d_modle": 3}})
 
 
+def test_a_number_without_a_dot_is_a_number_in_every_section(tmp_path):
+    # YAML 1.1 reads 1e-12 as a string.
+    path = tmp_path / "e.yaml"
+    path.write_text("model:\n  layer_norm_epsilon: 1e-12\n")
+    experiment = load_experiment(str(path), ["model.dropout=2e-1"])
+    config = experiment.model_config(vocab_size=8)
+    assert config.layer_norm_epsilon == 1e-12 and config.dropout == 0.2
+    with pytest.raises(ConfigError, match="model.dropout: expected a number"):
+        experiment_from_dict({"model": {"dropout": "a lot"}})
+
+
 def test_wrong_types_and_choices():
     with pytest.raises(ConfigError, match=r"training\.steps: expected an int"):
         experiment_from_dict({"training": {"steps": "many"}})
