@@ -5,6 +5,13 @@ import keras
 from keras import ops
 
 
+def _positive_int(name, value, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(
+            f"`{name}` must be an int >= {minimum}. Received: {value!r}"
+        )
+
+
 @keras.saving.register_keras_serializable(package="keras_transformer")
 class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """lrate = scale * D^-0.5 * min(step^-0.5, step * warmup^-1.5).
@@ -46,36 +53,13 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
         cooldown_steps=0,
         batches_per_update=1,
     ):
-        if (
-            isinstance(d_model, bool)
-            or not isinstance(d_model, int)
-            or (d_model <= 0)
-        ):
-            raise ValueError(
-                f"`d_model` must be a positive int. Received: {d_model!r}"
-            )
-        if (
-            isinstance(warmup_steps, bool)
-            or not isinstance(warmup_steps, int)
-            or warmup_steps <= 0
-        ):
-            raise ValueError(
-                "`warmup_steps` must be a positive int. Received: "
-                f"{warmup_steps!r}"
-            )
+        _positive_int("d_model", d_model)
+        _positive_int("warmup_steps", warmup_steps)
         if not isinstance(scale, (int, float)) or scale <= 0:
             raise ValueError(
                 f"`scale` must be a positive number. Received: {scale!r}"
             )
-        if (
-            isinstance(cooldown_steps, bool)
-            or not isinstance(cooldown_steps, int)
-            or cooldown_steps < 0
-        ):
-            raise ValueError(
-                "`cooldown_steps` must be an int >= 0. Received: "
-                f"{cooldown_steps!r}"
-            )
+        _positive_int("cooldown_steps", cooldown_steps, minimum=0)
         if cooldown_steps and (
             not isinstance(total_steps, int) or total_steps < cooldown_steps
         ):
@@ -84,15 +68,7 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
                 "steps of the run, at least as many. Received: "
                 f"total_steps={total_steps!r}"
             )
-        if (
-            isinstance(batches_per_update, bool)
-            or not isinstance(batches_per_update, int)
-            or batches_per_update < 1
-        ):
-            raise ValueError(
-                "`batches_per_update` must be an int >= 1. Received: "
-                f"{batches_per_update!r}"
-            )
+        _positive_int("batches_per_update", batches_per_update)
         self.batches_per_update = batches_per_update
         self.d_model = d_model
         self.warmup_steps = warmup_steps
@@ -123,13 +99,6 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
             "cooldown_steps": self.cooldown_steps,
             "batches_per_update": self.batches_per_update,
         }
-
-
-def _positive_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"`{name}` must be an int >= {minimum}. Received: {value!r}"
-        )
 
 
 @keras.saving.register_keras_serializable(package="keras_transformer")
