@@ -4,12 +4,7 @@ BERT's linear warmup and decay, for fine-tuning."""
 import keras
 from keras import ops
 
-
-def _positive_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"`{name}` must be an int >= {minimum}. Received: {value!r}"
-        )
+from keras_transformer.layers.validation import non_negative_int, positive_int
 
 
 @keras.saving.register_keras_serializable(package="keras_transformer")
@@ -53,13 +48,13 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
         cooldown_steps=0,
         batches_per_update=1,
     ):
-        _positive_int("d_model", d_model)
-        _positive_int("warmup_steps", warmup_steps)
+        positive_int("d_model", d_model)
+        positive_int("warmup_steps", warmup_steps)
         if not isinstance(scale, (int, float)) or scale <= 0:
             raise ValueError(
                 f"`scale` must be a positive number. Received: {scale!r}"
             )
-        _positive_int("cooldown_steps", cooldown_steps, minimum=0)
+        non_negative_int("cooldown_steps", cooldown_steps)
         if cooldown_steps and (
             not isinstance(total_steps, int) or total_steps < cooldown_steps
         ):
@@ -68,7 +63,7 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
                 "steps of the run, at least as many. Received: "
                 f"total_steps={total_steps!r}"
             )
-        _positive_int("batches_per_update", batches_per_update)
+        positive_int("batches_per_update", batches_per_update)
         self.batches_per_update = batches_per_update
         self.d_model = d_model
         self.warmup_steps = warmup_steps
@@ -129,9 +124,9 @@ class LinearSchedule(keras.optimizers.schedules.LearningRateSchedule):
             raise ValueError(f"`peak` must be a number. Received: {peak!r}")
         if peak <= 0:
             raise ValueError(f"`peak` must be positive. Received: {peak!r}")
-        _positive_int("warmup_steps", warmup_steps)
-        _positive_int("total_steps", total_steps)
-        _positive_int("batches_per_update", batches_per_update)
+        positive_int("warmup_steps", warmup_steps)
+        positive_int("total_steps", total_steps)
+        positive_int("batches_per_update", batches_per_update)
         if warmup_steps > total_steps:
             raise ValueError(
                 f"`warmup_steps={warmup_steps}` exceeds `total_steps="
