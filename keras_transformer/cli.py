@@ -4,6 +4,7 @@ keras-transformer train CONFIG --workdir DIR [--set key=value ...]
 keras-transformer evaluate --workdir DIR [--split test] [--decode beam]
 keras-transformer translate --workdir DIR [TEXT ...] [--attention out.png]
 keras-transformer export --workdir DIR EXPORT_DIR [--version N]
+keras-transformer average RUN_DIR --last K
 """
 
 import argparse
@@ -120,6 +121,19 @@ def _parser():
         default=[],
         metavar="KEY=VALUE",
         help="override a config key, e.g. --set training.steps=200",
+    )
+    average = commands.add_parser(
+        "average",
+        help="make model.keras the average of a run's last K snapshots "
+        "(training.average_last), then evaluate it",
+    )
+    average.add_argument("workdir", metavar="RUN_DIR", help="the run")
+    average.add_argument(
+        "--last",
+        type=positive_int,
+        required=True,
+        metavar="K",
+        help="how many of the newest snapshots (1: the final weights)",
     )
     evaluate = commands.add_parser(
         "evaluate",
@@ -299,7 +313,7 @@ def main(argv=None):
 
 def _report(args, message):
     """Prints ``message`` to stderr, on a line of its own."""
-    if args.command in ("train", "evaluate") and sys.stdout.isatty():
+    if args.command in ("train", "evaluate", "average") and sys.stdout.isatty():
         print(flush=True)  # end the line of a progress bar first
     print(message, file=sys.stderr)
 
@@ -347,6 +361,11 @@ def _run(args):
         _print_metrics(dict(train_and_evaluate(experiment, args.workdir)))
     elif args.command == "evaluate":
         _evaluate(args)
+    elif args.command == "average":
+        from keras_transformer.training.train import average_run
+
+        metrics = average_run(args.workdir, args.last)
+        print(f"averaged steps {metrics['averaged']}: {_summary(metrics)}")
     elif args.command in ("predict", "translate"):
         return _predict(args)
     else:

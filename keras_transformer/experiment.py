@@ -10,6 +10,7 @@ valid choices.
 import dataclasses
 import math
 import os
+import re
 import typing
 from typing import Dict, Literal, Optional
 
@@ -152,6 +153,43 @@ class TokenizerConfig:
 #: warmup takes when that is shorter.
 PAPER_WARMUP_STEPS = 4000
 WARMUP_SHARE = 0.1
+#: The highest learning rate of the paper's schedule by default: its peak
+#: with a short warmup is far above the paper's (7e-3 at D 256 and 76
+#: warmup steps; the paper's base model peaks at 7e-4).
+MAX_LEARNING_RATE = 1e-3
+#: The share of the steps that cools the rate down to zero when a run has
+#: a time budget and ``cooldown_fraction`` is null.
+BUDGET_COOLDOWN_SHARE = 0.2
+#: The share of the steps between two snapshots for checkpoint averaging
+#: when ``average_interval`` is null.
+AVERAGE_INTERVAL_SHARE = 0.02
+_DURATION = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)\s*([smh]?)$")
+_SECONDS_PER_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+
+def parse_duration(value, key="training.time_budget"):
+    """Seconds of ``value``: a number of seconds, or a string such as
+    ``"90s"``, ``"30m"`` or ``"1.5h"``.
+
+    Raises:
+        ValueError: ``value`` is not a positive duration.
+    """
+    match = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value).strip().lower())
+        seconds = (
+            float(match.group(1)) * _SECONDS_PER_UNIT[match.group(2)]
+            if match
+            else -1
+        )
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(
+            f"{key}: invalid duration {brief(value)}; write seconds, or a "
+            "number with s, m or h (90s, 30m, 1.5h)"
+        )
+    return seconds
 
 
 @dataclasses.dataclass
@@ -166,6 +204,12 @@ class TrainingConfig:
     fits when ``steps`` is changed. Every step count is of optimizer
     updates: with ``gradient_accumulation_steps`` N, a step averages the
     gradients of N batches.
+
+    ``time_budget`` (``"30m"``) plans the steps from the measured step
+    time instead: ``steps`` is then the most the plan may choose, and
+    warmup and cooldown are shares of the planned steps. With
+    ``average_last`` K, ``model.keras`` is the average of the weights at
+    the last K snapshots, taken every ``average_interval`` steps.
     """
 
     steps: int = setting(10000, minimum=1)
@@ -181,7 +225,16 @@ class TrainingConfig:
     learning_rate: float = setting(1e-3, above=0.0)
     warmup_steps: Optional[int] = setting(None, minimum=1)
     lr_scale: float = setting(1.0, above=0.0)
-    cooldown_fraction: float = setting(0.0, minimum=0.0, maximum=1.0)
+    #: the transformer schedule's highest rate (null: no cap, the paper's).
+    max_learning_rate: Optional[float] = setting(MAX_LEARNING_RATE, above=0.0)
+    #: null: 0.2 with a ``time_budget``, else 0 (the paper's).
+    cooldown_fraction: Optional[float] = setting(None, minimum=0.0, maximum=1.0)
+    #: wall-clock training time ("90s", "30m", "1.5h"); null: ``steps``.
+    time_budget: Optional[str] = None
+    #: checkpoint averaging: the number of snapshots (0: none).
+    average_last: int = setting(0, minimum=0)
+    #: steps between snapshots (null: 2% of the steps).
+    average_interval: Optional[int] = setting(None, minimum=1)
     beta_1: float = setting(0.9, minimum=0.0, below=1.0)
     beta_2: float = setting(0.98, minimum=0.0, below=1.0)
     epsilon: float = setting(1e-9, above=0.0)
@@ -213,13 +266,41 @@ class TrainingConfig:
             return self.warmup_steps
         return max(1, min(PAPER_WARMUP_STEPS, round(WARMUP_SHARE * self.steps)))
 
+    def __post_init__(self):
+        if isinstance(self.time_budget, (int, float)):
+            self.time_budget = str(self.time_budget)
+        if self.time_budget is not None:
+            parse_duration(self.time_budget)
+
+    @property
+    def budget_seconds(self):
+        """``time_budget`` in seconds (None: no budget)."""
+        if self.time_budget is None:
+            return None
+        return parse_duration(self.time_budget)
+
+    @property
+    def cooldown_share(self):
+        """``cooldown_fraction``, or its default when null."""
+        if self.cooldown_fraction is not None:
+            return self.cooldown_fraction
+        return BUDGET_COOLDOWN_SHARE if self.time_budget else 0.0
+
     @property
     def cooldown(self):
-        """The cooldown steps in effect: ``cooldown_fraction`` of
-        ``steps``, at least 1 when the fraction is not 0."""
-        if not self.cooldown_fraction:
+        """The cooldown steps in effect: ``cooldown_share`` of ``steps``,
+        at least 1 when the share is not 0."""
+        if not self.cooldown_share:
             return 0
-        return max(1, round(self.cooldown_fraction * self.steps))
+        return max(1, round(self.cooldown_share * self.steps))
+
+    @property
+    def snapshot_interval(self):
+        """Steps between averaging snapshots: ``average_interval``, or 2%
+        of ``steps`` (at least 1)."""
+        if self.average_interval is not None:
+            return self.average_interval
+        return max(1, round(AVERAGE_INTERVAL_SHARE * self.steps))
 
 
 @dataclasses.dataclass

@@ -46,6 +46,13 @@ LABELS_FILE = "labels.json"
 #: (``model.init_from``), so that the run needs the checkpoint no more.
 PRETRAINED_FILE = "pretrained.json"
 HISTORY_FILE = "history.csv"
+#: The steps planned for ``training.time_budget`` and the seconds spent.
+PLAN_FILE = "plan.json"
+#: Checkpoint averaging: the snapshots, what was averaged, and the final
+#: model before averaging.
+AVERAGE_DIR = "average"
+AVERAGE_FILE = "average.json"
+UNAVERAGED_FILE = "model.unaveraged.keras"
 BACKUP_DIR = "backup"
 LOG_DIR = "logs"
 EVAL_DIR = "eval"
@@ -62,6 +69,9 @@ CHANGEABLE_ON_RESUME = (
     "training.clipnorm",
     "training.learning_rate",
     "training.lr_scale",
+    "training.max_learning_rate",
+    "training.average_last",
+    "training.average_interval",
     "training.warmup_steps",
     "training.cooldown_fraction",
     "training.label_smoothing",
@@ -320,7 +330,7 @@ def _file_kind(mode):
 
 
 #: The directories of a run that training and evaluation write into.
-WRITTEN_DIRS = (BACKUP_DIR, LOG_DIR, EVAL_DIR)
+WRITTEN_DIRS = (BACKUP_DIR, LOG_DIR, EVAL_DIR, AVERAGE_DIR)
 
 
 def check_no_links(workdir, names=WRITTEN_DIRS):

@@ -12,6 +12,8 @@ from keras_transformer.experiment import (
 )
 from keras_transformer.training.train import make_optimizer
 
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
 CONFIGS = sorted(
     (pathlib.Path(__file__).resolve().parents[1] / "configs").glob("*.yaml")
 )
@@ -238,3 +240,55 @@ def test_flat_decoding_keys_of_earlier_versions():
     experiment = experiment_from_dict(flat, stored=True)
     assert experiment.evaluation.decoding.strategy == "greedy"
     assert experiment.evaluation.decoding.beam_size == 2
+
+
+def _readme_defaults():
+    """``{setting: default}`` of the README's table of training defaults
+    that differ from the paper."""
+    text = (ROOT / "README.md").read_text()
+    table = text.split("Training defaults that differ from the paper")[1]
+    rows = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| `training."):
+            rows[cells[0].strip("`")] = cells[1]
+    return rows
+
+
+def test_the_changed_training_defaults_are_those_the_readme_gives():
+    from keras_transformer.experiment import TrainingConfig
+
+    rows = _readme_defaults()
+    assert set(rows) == {
+        "training.max_learning_rate",
+        "training.warmup_steps",
+        "training.cooldown_fraction",
+        "training.average_last",
+    }
+    defaults = TrainingConfig()
+    assert rows["training.max_learning_rate"] == "`1e-3`"
+    assert defaults.max_learning_rate == 1e-3
+    assert rows["training.warmup_steps"].startswith("`null`: 10% of the")
+    assert defaults.warmup_steps is None
+    assert TrainingConfig(steps=500).warmup == 50
+    assert rows["training.cooldown_fraction"].startswith(
+        "`null`: 0.2 with a `time_budget`, else 0"
+    )
+    assert defaults.cooldown_fraction is None
+    assert TrainingConfig(steps=500).cooldown == 0
+    assert TrainingConfig(steps=500, time_budget="5m").cooldown == 100
+    assert rows["training.average_last"] == "`0` (off)"
+    assert defaults.average_last == 0
+
+
+@pytest.mark.parametrize("name, last", [("base", 5), ("big", 20)])
+def test_the_wmt14_configs_keep_the_paper_recipe(name, last):
+    experiment = load_experiment(
+        str(ROOT / "configs" / f"wmt14_en_de_{name}.yaml")
+    )
+    schedule = make_optimizer(experiment, d_model=512)._learning_rate
+    config = schedule.get_config()
+    assert config["max_rate"] is None
+    assert config["cooldown_steps"] == 0
+    assert config["warmup_steps"] == 4000
+    assert experiment.training.average_last == last

@@ -21,6 +21,13 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
     cooldown`` (the "warmup-stable-decay" recipe: a run that ends at a
     small rate ends at a lower loss than one cut off at its decayed rate).
 
+    With ``max_rate`` the rate never exceeds that value. The formula's
+    peak, ``scale * (D * warmup)^-0.5``, grows as the warmup shrinks: a
+    short run's 10% warmup at D 256 peaks near 7e-3, ten times the paper's
+    rate, and learns less. The cap holds the rate at ``max_rate`` until
+    the inverse square root falls below it; the paper's own settings
+    (warmup 4,000, D >= 256) stay under a cap of 1e-3.
+
     Args:
         d_model: D, the model size.
         warmup_steps: 4000 in the paper.
@@ -31,12 +38,16 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
         batches_per_update: the optimizer's ``gradient_accumulation_steps``
             (1: none). Keras calls a schedule with its count of batches;
             the schedule divides it, so that its steps are updates.
+        max_rate: the highest rate (None: no cap, as in the paper).
 
     Example:
 
     >>> schedule = TransformerSchedule(d_model=512, warmup_steps=4000)
     >>> float(schedule(3999))  # the peak: 512^-0.5 * 4000^-0.5
     0.000698...
+    >>> capped = TransformerSchedule(256, warmup_steps=100, max_rate=1e-3)
+    >>> [round(float(capped(step)), 6) for step in (99, 4999)]
+    [0.001, 0.000884]
     """
 
     def __init__(
@@ -47,6 +58,7 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
         total_steps=None,
         cooldown_steps=0,
         batches_per_update=1,
+        max_rate=None,
     ):
         positive_int("d_model", d_model)
         positive_int("warmup_steps", warmup_steps)
@@ -64,6 +76,16 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
                 f"total_steps={total_steps!r}"
             )
         positive_int("batches_per_update", batches_per_update)
+        if max_rate is not None and (
+            isinstance(max_rate, bool)
+            or not isinstance(max_rate, (int, float))
+            or max_rate <= 0
+        ):
+            raise ValueError(
+                "`max_rate` must be a positive number or None. Received: "
+                f"{max_rate!r}"
+            )
+        self.max_rate = None if max_rate is None else float(max_rate)
         self.batches_per_update = batches_per_update
         self.d_model = d_model
         self.warmup_steps = warmup_steps
@@ -78,6 +100,8 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
         decay = ops.rsqrt(step)
         warmup = step * (self.warmup_steps**-1.5)
         rate = self.scale * self.d_model**-0.5 * ops.minimum(decay, warmup)
+        if self.max_rate is not None:
+            rate = ops.minimum(rate, self.max_rate)
         if self.cooldown_steps:
             # Step k (from 1) of n updates with the rate times (n - k + 1)
             # / c in the last c steps: the final update still moves.
@@ -93,6 +117,7 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
             "total_steps": self.total_steps,
             "cooldown_steps": self.cooldown_steps,
             "batches_per_update": self.batches_per_update,
+            "max_rate": self.max_rate,
         }
 
 

@@ -21,6 +21,7 @@ TensorFlow (``keras_transformer.backend``).
 """
 
 import csv
+import dataclasses
 import io
 import math
 import os
@@ -39,7 +40,7 @@ from keras_transformer.errors import (
 from keras_transformer.experiment import Experiment, save_experiment
 from keras_transformer.run import load_run, read_experiment
 from keras_transformer.tasks import get_task
-from keras_transformer.training import distribute
+from keras_transformer.training import averaging, distribute, time_budget
 from keras_transformer.training.callbacks import (
     HistoryLogger,
     StepCounter,
@@ -60,29 +61,41 @@ from keras_transformer.training.schedule import (
 )
 
 
-def make_optimizer(experiment, d_model):
-    """Adam(0.9, 0.98, 1e-9) with the paper's schedule, by default."""
-    config = experiment.training
-    if config.schedule == "transformer":
-        learning_rate = TransformerSchedule(
+def make_schedule(training, d_model):
+    """The learning rate of ``training`` (a ``TrainingConfig``): a
+    schedule, or a number for the constant schedule."""
+    if training.schedule == "transformer":
+        return TransformerSchedule(
             d_model,
-            config.warmup,
-            config.lr_scale,
-            total_steps=config.steps,
-            cooldown_steps=config.cooldown,
-            batches_per_update=config.gradient_accumulation_steps,
+            training.warmup,
+            training.lr_scale,
+            total_steps=training.steps,
+            cooldown_steps=training.cooldown,
+            batches_per_update=training.gradient_accumulation_steps,
+            max_rate=training.max_learning_rate,
         )
-    elif config.schedule == "linear":
-        learning_rate = LinearSchedule(
-            config.learning_rate,
-            config.warmup,
-            config.steps,
-            batches_per_update=config.gradient_accumulation_steps,
+    if training.schedule == "linear":
+        return LinearSchedule(
+            training.learning_rate,
+            training.warmup,
+            training.steps,
+            batches_per_update=training.gradient_accumulation_steps,
         )
-    else:
-        learning_rate = config.learning_rate
+    return training.learning_rate
+
+
+def make_optimizer(experiment, d_model, steps=None):
+    """Adam(0.9, 0.98, 1e-9) with the paper's schedule, by default.
+
+    Args:
+        steps: the steps the schedule plans for (default:
+            ``training.steps``; a time budget's plan gives its own).
+    """
+    config = experiment.training
+    if steps is not None:
+        config = dataclasses.replace(config, steps=steps)
     kwargs = dict(
-        learning_rate=learning_rate,
+        learning_rate=make_schedule(config, d_model),
         beta_1=config.beta_1,
         beta_2=config.beta_2,
         epsilon=config.epsilon,
@@ -100,12 +113,14 @@ def make_optimizer(experiment, d_model):
     return keras.optimizers.Adam(**kwargs)
 
 
-def compile_model(model, task, jit_compile):
+def compile_model(model, task, jit_compile, steps=None):
     """Compiles ``model`` with the task's loss and metrics and the
-    experiment's optimizer."""
+    experiment's optimizer (its schedule planned for ``steps``)."""
     experiment = task.experiment
     model.compile(
-        optimizer=make_optimizer(experiment, task.model_config().d_model),
+        optimizer=make_optimizer(
+            experiment, task.model_config().d_model, steps=steps
+        ),
         loss=task.loss(),
         metrics=task.metrics(),
         jit_compile=jit_compile,
@@ -225,13 +240,14 @@ def _restore(model, workdir, state, steps_per_epoch):
     return final.step, run.MODEL_FILE
 
 
-def _finished_metrics(experiment, state, workdir):
-    """The stored metrics when the run is complete, else None.
+def _finished_metrics(experiment, state, workdir, final_step):
+    """The stored metrics when the run is complete (its model trained
+    ``final_step`` steps), else None.
 
     A complete run whose evaluation settings changed is evaluated again
     (None); other changes cannot apply to a complete run and are reported.
     """
-    if not state.has_model or state.trained_steps != experiment.training.steps:
+    if not state.has_model or state.trained_steps != final_step:
         return None
     allowed, _ = run.resume_differences(state.experiment, experiment)
     if any(key.startswith("evaluation.") for key, _, _ in allowed):
@@ -293,16 +309,48 @@ def train_and_evaluate(experiment: Experiment, workdir, verbose=1):
                 f"Took over the lock of PID {lock.stale_holder.get('pid')}, "
                 "which is no longer running."
             )
-        for directory in (workdir, run.path(workdir, run.BACKUP_DIR)):
-            run.remove_stale_temporaries(directory)
+        for name in ("", run.BACKUP_DIR, run.AVERAGE_DIR):
+            run.remove_stale_temporaries(run.path(workdir, name))
         return _train_and_evaluate(experiment, workdir, strategy, verbose)
+
+
+def _read_plan(config, state, workdir):
+    """The time budget's plan of a run that has trained (None: no budget,
+    or nothing trained yet: a new start plans again)."""
+    if config.time_budget is None:
+        return None
+    if not state.started:
+        target = run.path(workdir, run.PLAN_FILE)
+        if os.path.exists(target):
+            os.remove(target)
+        return None
+    return time_budget.read_plan(workdir)
+
+
+def _describe_schedule(training):
+    if training.schedule != "transformer":
+        return f"learning rate {training.learning_rate}"
+    warmup = f"warmup {training.warmup} steps" + (
+        " (10% of the steps)" if training.warmup_steps is None else ""
+    )
+    cooldown = (
+        f", cooldown {training.cooldown} steps" if training.cooldown else ""
+    )
+    cap = (
+        f", at most {training.max_learning_rate:g}"
+        if training.max_learning_rate
+        else ""
+    )
+    return warmup + cooldown + cap
 
 
 def _train_and_evaluate(experiment, workdir, strategy, verbose):
     config = experiment.training
     state = run.run_state(workdir)
     _check_resume(experiment, state, workdir)
-    metrics = _finished_metrics(experiment, state, workdir)
+    plan = _read_plan(config, state, workdir)
+    final_step = plan.final_step if plan else config.steps
+    metrics = _finished_metrics(experiment, state, workdir, final_step)
     if metrics is not None:
         print(f"{workdir} holds a finished run; its metrics:")
         shutil.rmtree(run.path(workdir, run.BACKUP_DIR), ignore_errors=True)
@@ -322,20 +370,16 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
     task.prepare(workdir, splits)
     task.check_data(splits)
     built = time.time()
+    planned = dataclasses.replace(config, steps=plan.steps) if plan else config
     with strategy.scope():
         model = task.build_model()
-        compile_model(model, task, jit_compile)
-    schedule = (
-        f"warmup {config.warmup} steps"
-        + (" (10% of the steps)" if config.warmup_steps is None else "")
-        + (f", cooldown {config.cooldown} steps" if config.cooldown else "")
-        if config.schedule == "transformer"
-        else f"learning rate {config.learning_rate}"
-    )
+        compile_model(model, task, jit_compile, steps=planned.steps)
     print(
         f"{experiment.task}: {model.count_params():,} parameters "
-        f"(built in {time.time() - built:.1f} s), {schedule}, precision "
-        f"{policy}, XLA {'on' if jit_compile else 'off'}, "
+        f"(built in {time.time() - built:.1f} s), "
+        f"{_describe_schedule(planned)}"
+        + (" until the plan" if config.time_budget and not plan else "")
+        + f", precision {policy}, XLA {'on' if jit_compile else 'off'}, "
         f"{strategy.num_replicas_in_sync} replica(s)."
     )
     with strategy.scope():
@@ -345,17 +389,23 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
         if source is None:
             task.initialize(model)
     counter = StepCounter(start_step, config.gradient_accumulation_steps)
-    if start_step < config.steps:
+    if start_step < final_step:
         _set_aside_evaluations(workdir, state)
-        _fit(task, model, splits, workdir, counter, source, verbose)
+        if config.time_budget:
+            _fit_within_budget(
+                task, model, splits, workdir, counter, source, verbose, plan
+            )
+        else:
+            _fit(task, model, splits, workdir, counter, source, verbose)
+            _check_reached(counter, config.steps)
         _check_trained(model, counter)
     else:
         print(
             f"Training is complete ({start_step} steps, {source}); evaluating."
         )
+    averaged = None
     if source != run.MODEL_FILE or counter.step != start_step:
-        with run.atomic_path(run.path(workdir, run.MODEL_FILE)) as temporary:
-            model.save(temporary)
+        averaged = _save_final(model, workdir, config)
     train_seconds = time.time() - started
     try:
         metrics, _ = task.evaluate(
@@ -369,15 +419,134 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
         ) from None
     metrics["steps"] = counter.step
     metrics["train_seconds"] = round(train_seconds, 1)
+    if averaged:
+        metrics["averaged"] = averaged["steps"]
     run.write_json(run.path(workdir, run.METRICS_FILE), metrics)
     shutil.rmtree(run.path(workdir, run.BACKUP_DIR), ignore_errors=True)
     return metrics
 
 
-def _set_aside_evaluations(workdir, state):
+def _save_final(model, workdir, config):
+    """Writes ``model.keras``: with ``average_last``, the average of the
+    snapshots, the final weights kept as ``model.unaveraged.keras``.
+
+    Returns:
+        What was averaged (``averaging.average_into``), or None.
+    """
+    if not config.average_last:
+        with run.atomic_path(run.path(workdir, run.MODEL_FILE)) as temporary:
+            model.save(temporary)
+        return None
+    with run.atomic_path(run.path(workdir, run.UNAVERAGED_FILE)) as temporary:
+        model.save(temporary)
+    kept = len(averaging.list_snapshots(run.path(workdir, run.AVERAGE_DIR)))
+    record = averaging.average_into(
+        model, workdir, min(config.average_last, kept)
+    )
+    with run.atomic_path(run.path(workdir, run.MODEL_FILE)) as temporary:
+        model.save(temporary)
+    return record
+
+
+def _fit_within_budget(
+    task, model, splits, workdir, counter, source, verbose, plan
+):
+    """Trains within ``training.time_budget``: probes and plans the steps
+    first (unless ``plan`` exists), then trains to the plan or the
+    deadline, whichever comes first."""
+    config = task.experiment.training
+    if plan is None:
+        plan = _probe_and_plan(task, model, splits, workdir, counter, verbose)
+        source = "the probe"
+    spent = plan.elapsed_at(counter.step)
+    left = plan.budget_seconds - spent
+    if left > 0 and counter.step < plan.steps:
+        deadline = time_budget.Deadline(time.monotonic() + left)
+        clock = time_budget.BudgetClock(workdir, plan, counter, spent)
+        _fit(
+            task,
+            model,
+            splits,
+            workdir,
+            counter,
+            source,
+            verbose,
+            target=plan.steps,
+            extra_callbacks=[deadline, clock],
+        )
+    else:
+        deadline = None
+    if counter.step < plan.steps:
+        if deadline is not None and not deadline.reached:
+            _check_reached(counter, plan.steps)
+        plan.stopped_at = counter.step
+        time_budget.write_plan(workdir, plan)
+        print(
+            f"The time budget ({config.time_budget}) ended training at step "
+            f"{counter.step} of the {plan.steps} planned."
+        )
+
+
+def _probe_and_plan(task, model, splits, workdir, counter, verbose):
+    """Trains the probe, measures it, plans the steps and rebuilds the
+    schedule for them (the training step is traced again)."""
+    config = task.experiment.training
+    budget = config.budget_seconds
+    timer = time_budget.StepTimer()
+    probe = time_budget.ProbeLimit(
+        counter, counter.step, time_budget.PROBE_SHARE * budget
+    )
+    started = time.monotonic()
+    _fit(
+        task,
+        model,
+        splits,
+        workdir,
+        counter,
+        None,
+        verbose,
+        target=config.steps,
+        extra_callbacks=[probe, timer],
+        snapshots=False,
+    )
+    spent = time.monotonic() - started
+    batch_seconds, tracing = time_budget.steady_step_seconds(timer.durations)
+    step_seconds = batch_seconds * config.gradient_accumulation_steps
+    steps = time_budget.plan_steps(
+        budget,
+        spent,
+        step_seconds,
+        timer.epoch_seconds,
+        config.steps_per_epoch,
+        counter.step,
+        reserve=time_budget.TRACE_RESERVE * tracing,
+    )
+    plan = time_budget.Plan(
+        budget_seconds=budget,
+        steps=min(steps, config.steps),
+        step_seconds=round(step_seconds, 4),
+        probe_steps=counter.step,
+        epoch_seconds=round(timer.epoch_seconds, 2),
+        elapsed={str(counter.step): round(spent, 2)},
+    )
+    time_budget.write_plan(workdir, plan)
+    planned = dataclasses.replace(config, steps=plan.steps)
+    print(
+        time_budget.describe(plan, config)
+        + (" capped by training.steps" if steps > config.steps else "")
+        + f"; {_describe_schedule(planned)}."
+    )
+    model.optimizer.learning_rate = make_schedule(
+        planned, task.model_config().d_model
+    )
+    model.make_train_function(force=True)
+    return plan
+
+
+def _set_aside_evaluations(workdir, state, name=None):
     """Moves the ``eval/`` results of a finished model that training is
-    about to replace into ``eval/step-<N>/``: kept, but no longer beside
-    the results of the new model."""
+    about to replace into ``eval/step-<N>/`` (or ``eval/<name>/``): kept,
+    but no longer beside the results of the new model."""
     eval_dir = run.path(workdir, run.EVAL_DIR)
     if not state.has_model or not os.path.isdir(eval_dir):
         return
@@ -389,9 +558,9 @@ def _set_aside_evaluations(workdir, state):
     if not names:
         return
     steps = state.trained_steps
-    aside = os.path.join(
-        eval_dir, "earlier-model" if steps is None else f"step-{steps}"
-    )
+    if name is None:
+        name = "earlier-model" if steps is None else f"step-{steps}"
+    aside = os.path.join(eval_dir, name)
     os.makedirs(aside, exist_ok=True)
     for name in names:
         os.replace(os.path.join(eval_dir, name), os.path.join(aside, name))
@@ -413,18 +582,41 @@ def _check_trained(model, counter):
         )
 
 
-def _fit(task, model, splits, workdir, counter, source, verbose):
-    """Runs ``fit`` from ``counter.step`` to ``training.steps``."""
+def _check_reached(counter, target):
+    if counter.step < target:
+        raise DataError(
+            f"Training stopped after {counter.step} of {target} steps: "
+            "the training data ran out. Check the training split and "
+            "training.max_length."
+        )
+
+
+def _fit(
+    task,
+    model,
+    splits,
+    workdir,
+    counter,
+    source,
+    verbose,
+    target=None,
+    extra_callbacks=(),
+    snapshots=True,
+):
+    """Runs ``fit`` from ``counter.step`` to ``target`` (default:
+    ``training.steps``); ``extra_callbacks`` run last. ``snapshots``:
+    save the averaging snapshots of ``training.average_last``."""
     config = task.experiment.training
+    target = config.steps if target is None else target
     start_step = counter.step
     epoch_length = config.steps_per_epoch
     initial_epoch = math.ceil(start_step / epoch_length)
-    remaining = config.steps - start_step
+    remaining = target - start_step
     epochs = initial_epoch + math.ceil(remaining / epoch_length)
     if source:
         print(
             f"Resuming from {source} (step {start_step}); training to step "
-            f"{config.steps}."
+            f"{target}."
         )
     # A different shuffle order after a resume, reproducible from the seed.
     train_data = task.make_dataset(
@@ -441,7 +633,7 @@ def _fit(task, model, splits, workdir, counter, source, verbose):
     callbacks = [
         counter,  # first: the others read its step
         StopOnDivergence(checkpointer, divergence_limit(task.output_classes())),
-        StepLimit(counter, config.steps),
+        StepLimit(counter, target),
         HistoryLogger(
             run.path(workdir, run.HISTORY_FILE),
             counter,
@@ -451,6 +643,16 @@ def _fit(task, model, splits, workdir, counter, source, verbose):
         checkpointer,
         keras.callbacks.TensorBoard(run.path(workdir, run.LOG_DIR)),
     ]
+    if config.average_last and snapshots:
+        callbacks.append(
+            averaging.Snapshotter(
+                run.path(workdir, run.AVERAGE_DIR),
+                counter,
+                dataclasses.replace(config, steps=target).snapshot_interval,
+                config.average_last,
+            )
+        )
+    callbacks.extend(extra_callbacks)
     try:
         model.fit(
             train_data,
@@ -478,12 +680,45 @@ def _fit(task, model, splits, workdir, counter, source, verbose):
             f"Interrupted at step {counter.step}: rerun the same command to "
             f"{resume}."
         ) from None
-    if counter.step < config.steps:
-        raise DataError(
-            f"Training stopped after {counter.step} of {config.steps} steps: "
-            "the training data ran out. Check the training split and "
-            "training.max_length."
+
+
+def average_run(workdir, last, verbose=1):
+    """Makes ``model.keras`` the average of the run's newest ``last``
+    snapshots, then evaluates it as training does (``metrics.json``).
+
+    The un-averaged final model stays in ``model.unaveraged.keras``;
+    ``last=1`` restores it when the last snapshot is of the final step.
+    Earlier results in ``eval/`` move to ``eval/<what it was>/``.
+
+    Returns:
+        The metrics, with ``averaged``: the steps of the snapshots used.
+    """
+    run.check_writable(workdir, "average")
+    run.check_no_links(workdir)
+    with run.RunLock(workdir):
+        state = run.run_state(workdir)
+        task, model = run.load_finished(workdir)
+        unaveraged = run.path(workdir, run.UNAVERAGED_FILE)
+        previous = run.path(workdir, run.AVERAGE_FILE)
+        was = (
+            f"average-last{run.read_json(previous).get('last')}"
+            if os.path.exists(previous) and os.path.exists(unaveraged)
+            else "unaveraged"
         )
+        record = averaging.average_into(model, workdir, last)
+        if not os.path.exists(unaveraged):
+            shutil.copyfile(run.path(workdir, run.MODEL_FILE), unaveraged)
+        with run.atomic_path(run.path(workdir, run.MODEL_FILE)) as temporary:
+            model.save(temporary)
+        _set_aside_evaluations(workdir, state, name=was)
+        splits = task.load_splits()
+        metrics, _ = task.evaluate(
+            model, splits, task.experiment.evaluation.split, verbose=verbose
+        )
+        metrics["steps"] = state.trained_steps
+        metrics["averaged"] = record["steps"]
+        run.write_json(run.path(workdir, run.METRICS_FILE), metrics)
+    return metrics
 
 
 def _write_rows(path, rows):
@@ -552,6 +787,7 @@ def evaluate(workdir, split="test", verbose=1, decoding=None, output_dir=None):
 
 __all__ = [
     "TrainingDivergedError",
+    "average_run",
     "compile_model",
     "evaluate",
     "load_run",

@@ -136,3 +136,21 @@ def test_linear_bad_arguments(kwargs, wanted):
     values = {"peak": 1e-4, "warmup_steps": 10, "total_steps": 50, **kwargs}
     with pytest.raises(ValueError, match=wanted):
         LinearSchedule(**values)
+
+
+@pytest.mark.parametrize("d_model", [64, 256, 512])
+@pytest.mark.parametrize("warmup", [10, 76, 400, 4000])
+def test_the_cap_holds_the_rate_then_equation_3_takes_over(d_model, warmup):
+    schedule = TransformerSchedule(d_model, warmup, max_rate=1e-3)
+    steps = np.arange(0, 12000, 7)
+    rates = np.array([float(schedule(s)) for s in steps])
+    formula = np.array([_formula(s, d_model, warmup) for s in steps])
+    assert rates.max() <= 1e-3 * (1 + 1e-6)
+    np.testing.assert_allclose(rates, np.minimum(formula, 1e-3), rtol=1e-5)
+
+
+def test_a_cap_must_be_a_positive_number():
+    for bad in (0, -1e-3, "1e-3", True):
+        with pytest.raises(ValueError, match="max_rate"):
+            TransformerSchedule(64, 10, max_rate=bad)
+    assert TransformerSchedule(64, 10).get_config()["max_rate"] is None
