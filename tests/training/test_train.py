@@ -358,6 +358,8 @@ def test_with_gradient_accumulation_steps_are_optimizer_updates(tmp_path):
                 "steps": 6,
                 "steps_per_epoch": 3,
                 "gradient_accumulation_steps": 4,
+                # uncapped, so that the rate shows the step it was given
+                "max_learning_rate": None,
             }
         ),
         workdir,
