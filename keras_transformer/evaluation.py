@@ -34,8 +34,10 @@ def translation_metrics(hypotheses, references):
         references: list of detokenized references, one per hypothesis.
 
     Returns:
-        A dict with ``bleu``, ``chrf``, ``exact_match`` and the sacreBLEU
-        signatures ``bleu_signature`` / ``chrf_signature``.
+        A dict with ``bleu``, ``chrf``, ``exact_match``, ``length_ratio``
+        (the outputs' length over the references', in BLEU's tokens: above
+        1, outputs run long) and the sacreBLEU signatures
+        ``bleu_signature`` / ``chrf_signature``.
 
     Example:
 
@@ -51,6 +53,9 @@ def translation_metrics(hypotheses, references):
         "bleu": round(bleu_score.score, 2),
         "chrf": round(chrf_score.score, 2),
         "exact_match": round(exact, 4),
+        "length_ratio": round(
+            bleu_score.sys_len / max(bleu_score.ref_len, 1), 4
+        ),
         "bleu_signature": str(bleu.get_signature()),
         "chrf_signature": str(chrf.get_signature()),
     }

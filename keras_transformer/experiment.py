@@ -157,6 +157,9 @@ WARMUP_SHARE = 0.1
 #: with a short warmup is far above the paper's (7e-3 at D 256 and 76
 #: warmup steps; the paper's base model peaks at 7e-4).
 MAX_LEARNING_RATE = 1e-3
+#: Under XLA, the most shapes of training batches (``max_batch_shapes``):
+#: each compiles once, seconds on a CPU.
+MAX_BATCH_SHAPES = 10
 #: The share of the steps that cools the rate down to zero when a run has
 #: a time budget and ``cooldown_fraction`` is null.
 BUDGET_COOLDOWN_SHARE = 0.2
@@ -235,6 +238,8 @@ class TrainingConfig:
     average_last: int = setting(0, minimum=0)
     #: steps between snapshots (null: 2% of the steps).
     average_interval: Optional[int] = setting(None, minimum=1)
+    #: off a terminal: a progress line this often ("1m"; null: none).
+    log_every: Optional[str] = "1m"
     beta_1: float = setting(0.9, minimum=0.0, below=1.0)
     beta_2: float = setting(0.98, minimum=0.0, below=1.0)
     epsilon: float = setting(1e-9, above=0.0)
@@ -246,6 +251,8 @@ class TrainingConfig:
         "auto", "float32", "mixed_float16", "mixed_bfloat16"
     ] = "auto"
     jit_compile: Literal["auto", "true", "false"] = "auto"
+    #: under XLA: the most shapes of training batches (each compiles once).
+    max_batch_shapes: int = setting(MAX_BATCH_SHAPES, minimum=1)
     strategy: Literal[
         "auto", "one_device", "mirrored", "multi_worker", "tpu"
     ] = "auto"
@@ -271,6 +278,17 @@ class TrainingConfig:
             self.time_budget = str(self.time_budget)
         if self.time_budget is not None:
             parse_duration(self.time_budget)
+        if isinstance(self.log_every, (int, float)):
+            self.log_every = str(self.log_every)
+        if self.log_every is not None:
+            parse_duration(self.log_every, "training.log_every")
+
+    @property
+    def log_seconds(self):
+        """``log_every`` in seconds (None: no progress lines)."""
+        if self.log_every is None:
+            return None
+        return parse_duration(self.log_every, "training.log_every")
 
     @property
     def budget_seconds(self):

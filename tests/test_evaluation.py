@@ -24,5 +24,7 @@ def test_translation_metrics_match_sacrebleu():
         sacrebleu.corpus_chrf(hyps, [refs]).score, 2
     )
     assert metrics["exact_match"] == 0.0
+    # 10 output words against 9 reference words (13a tokens).
+    assert metrics["length_ratio"] == round(10 / 9, 4)
     assert metrics["bleu_signature"].startswith("nrefs:1")
     assert translation_metrics(refs, refs)["bleu"] == 100.0

@@ -11,6 +11,7 @@ import copy
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -47,6 +48,7 @@ Checkpointer.on_epoch_end = on_epoch_end
 RUN_LAYOUT = sorted(
     [
         run.CONFIG_FILE,
+        run.EVAL_DIR,
         run.HISTORY_FILE,
         run.LOCK_FILE,
         run.LOG_DIR,
@@ -115,6 +117,16 @@ def test_a_run_trained_under_jax_resumes_evaluates_and_exports(tmp_path):
     line = assert_one_line(stopped, returncode=130, prefix="interrupted:")
     assert f"resume from step {EPOCH}" in line
     assert "XLA on, 1 replica(s)" in stopped.stdout  # JAX compiles always
+    # Training batches take a bounded number of shapes; their compilation
+    # is reported after the first epoch.
+    bound = re.search(
+        r"XLA: training batches take (\d+) batch shapes", stopped.stdout
+    )
+    assert bound and 1 <= int(bound.group(1)) <= 10, stopped.stdout
+    assert re.search(
+        r"XLA: \d+ of the first \d+ steps compiled a new batch shape",
+        stopped.stdout,
+    ), stopped.stdout
     backup = os.path.join(workdir, run.BACKUP_DIR)
     assert os.listdir(backup) == [f"ckpt-{EPOCH}.keras"]
     assert _history_steps(workdir) == [EPOCH]

@@ -231,6 +231,7 @@ def batch_by_tokens(
     drop_remainder=False,
     min_batch_size=1,
     max_batch_size=None,
+    shapes=None,
 ):
     """Groups examples of similar length into batches of ~``batch_tokens``.
 
@@ -251,6 +252,9 @@ def batch_by_tokens(
         drop_remainder: drop incomplete batches (training with XLA).
         min_batch_size: the smallest batch of the longest bucket.
         max_batch_size: cap on examples per batch.
+        shapes: a ``data.batch_shapes.BatchShapes`` that maps every bucket
+            combination to one of a few (under XLA, each shape compiles
+            once); None: every combination is its own shape.
 
     Returns:
         A batched dataset, padded with ``PAD_ID``.
@@ -264,53 +268,30 @@ def batch_by_tokens(
     if max_batch_size:
         sizes = [min(size, max_batch_size) for size in sizes]
     specs = tf.nest.flatten(dataset.element_spec)
-    varying = [
-        index
-        for index, spec in enumerate(specs)
-        if spec.shape.rank and spec.shape[0] is None
-    ]
-    if not varying:
-        raise ValueError(
-            "batch_by_tokens needs examples with a variable-length "
-            f"component; got {dataset.element_spec}. Batch fixed-length "
-            "examples with dataset.batch()."
-        )
-    count = len(lengths)
-    padded_lengths = tf.constant(lengths, tf.int64)
+    buckets = BucketKeys(dataset.element_spec, max_length)
     bucket_sizes = tf.constant(sizes, tf.int64)
+    key_of = buckets.key_of
+    if shapes is not None:
+        table = tf.constant(shapes.table, tf.int64)
 
-    def buckets_of(key):
-        """The varying components' bucket indices, packed in ``key`` as
-        digits in base ``count``."""
-        return [(key // count**digit) % count for digit in range(len(varying))]
-
-    def key_of(*example):
-        values = tf.nest.flatten(example)
-        key = tf.constant(0, tf.int64)
-        for digit, index in enumerate(varying):
-            length = tf.shape(values[index], out_type=tf.int64)[0]
-            tf.debugging.assert_less_equal(
-                length,
-                tf.constant(max_length, tf.int64),
-                message=(
-                    f"an example is longer than max_length={max_length}: "
-                    "encode with the same max_length before batching"
-                ),
-            )
-            key += bucket_index(length, padded_lengths) * count**digit
-        return key
+        def key_of(*example):
+            return tf.gather(table, buckets.key_of(*example))
 
     def batch_size_of(key):
-        return tf.gather(bucket_sizes, tf.reduce_max(buckets_of(key)))
+        return tf.gather(bucket_sizes, tf.reduce_max(buckets.of(key)))
 
     def batch_bucket(key, window):
-        shapes = [spec.shape for spec in specs]
-        for index, bucket in zip(varying, buckets_of(key)):
-            rest = [-1 if dim is None else dim for dim in shapes[index][1:]]
-            shapes[index] = tf.concat(
-                [padded_lengths[bucket][None], tf.constant(rest, tf.int64)], 0
+        shapes_ = [spec.shape for spec in specs]
+        for index, bucket in zip(buckets.varying, buckets.of(key)):
+            rest = [-1 if dim is None else dim for dim in shapes_[index][1:]]
+            shapes_[index] = tf.concat(
+                [
+                    buckets.padded_lengths[bucket][None],
+                    tf.constant(rest, tf.int64),
+                ],
+                0,
             )
-        padded = tf.nest.pack_sequence_as(dataset.element_spec, shapes)
+        padded = tf.nest.pack_sequence_as(dataset.element_spec, shapes_)
         return window.padded_batch(
             batch_size_of(key),
             padded_shapes=padded,
@@ -321,6 +302,69 @@ def batch_by_tokens(
     return dataset.group_by_window(
         key_of, batch_bucket, window_size_func=batch_size_of
     )
+
+
+class BucketKeys:
+    """The bucket combination of an example, packed in one int64 key.
+
+    Each variable-length component (a source, a target, labels) falls into
+    the bucket of its length from ``bucket_lengths(max_length)``; the key
+    holds the components' bucket indices as digits in base ``count``.
+
+    Args:
+        element_spec: the unbatched dataset's ``element_spec``.
+        max_length: the longest example (the last bucket).
+
+    Raises:
+        ValueError: no component has a variable length.
+    """
+
+    def __init__(self, element_spec, max_length):
+        specs = tf.nest.flatten(element_spec)
+        self.varying = [
+            index
+            for index, spec in enumerate(specs)
+            if spec.shape.rank and spec.shape[0] is None
+        ]
+        if not self.varying:
+            raise ValueError(
+                "batch_by_tokens needs examples with a variable-length "
+                f"component; got {element_spec}. Batch fixed-length "
+                "examples with dataset.batch()."
+            )
+        self.max_length = max_length
+        self.lengths = bucket_lengths(max_length)
+        self.count = len(self.lengths)
+        self.padded_lengths = tf.constant(self.lengths, tf.int64)
+
+    @property
+    def digits(self):
+        """How many components the key describes."""
+        return len(self.varying)
+
+    def of(self, key):
+        """The varying components' bucket indices in ``key``."""
+        return [
+            (key // self.count**digit) % self.count
+            for digit in range(self.digits)
+        ]
+
+    def key_of(self, *example):
+        """The key of one example (a scalar int64 tensor)."""
+        values = tf.nest.flatten(example)
+        key = tf.constant(0, tf.int64)
+        for digit, index in enumerate(self.varying):
+            length = tf.shape(values[index], out_type=tf.int64)[0]
+            tf.debugging.assert_less_equal(
+                length,
+                tf.constant(self.max_length, tf.int64),
+                message=(
+                    f"an example is longer than max_length={self.max_length}"
+                    ": encode with the same max_length before batching"
+                ),
+            )
+            key += bucket_index(length, self.padded_lengths) * self.count**digit
+        return key
 
 
 def bucket_index(length, lengths):
@@ -357,6 +401,7 @@ __all__ = [
     "BOS_ID",
     "EOS_ID",
     "PAD_ID",
+    "BucketKeys",
     "batch_by_tokens",
     "bucket_index",
     "bucket_lengths",

@@ -22,6 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_transformer import terminal
 from keras_transformer.backend import eager_predictors
 
 
@@ -342,7 +343,9 @@ class Predictor(tf.Module):
                 "[text]."
             )
         bar = (
-            keras.utils.Progbar(len(texts), unit_name="text")
+            keras.utils.Progbar(
+                len(texts), unit_name="text", verbose=terminal.verbosity()
+            )
             if progress and texts
             else None
         )

@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from keras_transformer import run
 from keras_transformer.checkpoints import huggingface
-from keras_transformer.data import datasets, pipeline
+from keras_transformer.data import batch_shapes, datasets, pipeline
 from keras_transformer.data.tokenizer import (
     ByteTokenizer,
     Tokenizer,
@@ -297,8 +297,14 @@ class Task:
     #: allows).
     max_batch_size = None
 
+    #: The most shapes of training batches (None: no bound). ``train``
+    #: sets it to ``training.max_batch_shapes`` when it compiles with XLA,
+    #: where every shape compiles once.
+    max_shapes = None
+
     def batch(self, dataset, training):
-        """Batches encoded examples: by token count, bucketed by length."""
+        """Batches encoded examples: by token count, bucketed by length;
+        training batches take at most ``max_shapes`` shapes."""
         config = self.experiment.training
         return pipeline.batch_by_tokens(
             dataset,
@@ -306,7 +312,30 @@ class Task:
             config.max_length,
             drop_remainder=training,
             max_batch_size=self.max_batch_size,
+            shapes=self._training_shapes(dataset) if training else None,
         )
+
+    def _training_shapes(self, dataset):
+        """The ``BatchShapes`` of training batches (None: no bound), chosen
+        once, on a sample of ``dataset``."""
+        max_length = self.experiment.training.max_length
+        if not self.max_shapes or not batch_shapes.needs_bound(
+            dataset.element_spec, max_length, self.max_shapes
+        ):
+            return None
+        if getattr(self, "_shapes", None) is None:
+            started = time.time()
+            self._shapes = batch_shapes.plan_shapes(
+                dataset, max_length, self.max_shapes
+            )
+            print(
+                f"XLA: training batches take {self._shapes.describe()}, "
+                f"chosen in {time.time() - started:.1f} s; each shape "
+                "compiles once, in the first steps "
+                "(training.max_batch_shapes bounds them).",
+                flush=True,
+            )
+        return self._shapes
 
     def make_dataset(self, split_data, training, seed_offset=0):
         """The batched ``tf.data`` pipeline of one split.

@@ -6,7 +6,7 @@ from keras import ops
 from keras_transformer.training.losses import token_cross_entropy
 
 
-class _MaskedTokenMean(keras.metrics.Metric):
+class MaskedTokenMean(keras.metrics.Metric):
     """Running mean of a per-token value over the non-padding labels."""
 
     def __init__(self, pad_id=0, name=None, **kwargs):
@@ -38,7 +38,7 @@ class _MaskedTokenMean(keras.metrics.Metric):
 
 
 @keras.saving.register_keras_serializable(package="keras_transformer")
-class MaskedAccuracy(_MaskedTokenMean):
+class MaskedAccuracy(MaskedTokenMean):
     """Fraction of non-padding tokens whose argmax prediction is right.
 
     Example:
@@ -57,7 +57,7 @@ class MaskedAccuracy(_MaskedTokenMean):
 
 
 @keras.saving.register_keras_serializable(package="keras_transformer")
-class Perplexity(_MaskedTokenMean):
+class Perplexity(MaskedTokenMean):
     """exp(mean cross-entropy) over non-padding tokens (no smoothing).
 
     Example:

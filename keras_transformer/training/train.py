@@ -30,7 +30,7 @@ import time
 
 import keras
 
-from keras_transformer import run
+from keras_transformer import run, terminal
 from keras_transformer.errors import (
     DataError,
     RunError,
@@ -55,6 +55,7 @@ from keras_transformer.training.checkpoint import (
     restore_latest,
 )
 from keras_transformer.training.memory import check_fits
+from keras_transformer.training.progress_log import progress_callbacks
 from keras_transformer.training.schedule import (
     LinearSchedule,
     TransformerSchedule,
@@ -272,7 +273,7 @@ def _finished_metrics(experiment, state, workdir, final_step):
     return state.metrics
 
 
-def train_and_evaluate(experiment: Experiment, workdir, verbose=1):
+def train_and_evaluate(experiment: Experiment, workdir, verbose="auto"):
     """Trains the experiment's model in ``workdir`` and evaluates it.
 
     Resumes from ``workdir`` when it holds an interrupted run of the same
@@ -284,7 +285,9 @@ def train_and_evaluate(experiment: Experiment, workdir, verbose=1):
     Args:
         experiment: an ``Experiment`` (see ``load_experiment``).
         workdir: the run's directory (created if needed).
-        verbose: Keras verbosity (1: progress bars).
+        verbose: Keras verbosity: "auto" (progress bars on a terminal;
+            elsewhere a line per epoch and every ``training.log_every``),
+            0, 1 (progress bars) or 2 (lines).
 
     Returns:
         The evaluation metrics (also written to ``workdir/metrics.json``),
@@ -311,7 +314,9 @@ def train_and_evaluate(experiment: Experiment, workdir, verbose=1):
             )
         for name in ("", run.BACKUP_DIR, run.AVERAGE_DIR):
             run.remove_stale_temporaries(run.path(workdir, name))
-        return _train_and_evaluate(experiment, workdir, strategy, verbose)
+        return _train_and_evaluate(
+            experiment, workdir, strategy, terminal.verbosity(verbose)
+        )
 
 
 def _read_plan(config, state, workdir):
@@ -364,6 +369,7 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
 
     started = time.time()
     task = get_task(experiment)
+    task.max_shapes = config.max_batch_shapes if jit_compile else None
     splits = load_data(task)
     # From here on the run's files derive from this experiment.
     save_experiment(experiment, run.path(workdir, run.CONFIG_FILE))
@@ -408,8 +414,8 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
         averaged = _save_final(model, workdir, config)
     train_seconds = time.time() - started
     try:
-        metrics, _ = task.evaluate(
-            model, splits, experiment.evaluation.split, verbose=verbose
+        metrics = _evaluate_final(
+            task, model, splits, workdir, counter.step, verbose
         )
     except KeyboardInterrupt:
         raise TrainingInterrupted(
@@ -417,7 +423,6 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
             f"and saved ({counter.step} steps): rerun the same command to "
             "evaluate."
         ) from None
-    metrics["steps"] = counter.step
     metrics["train_seconds"] = round(train_seconds, 1)
     if averaged:
         metrics["averaged"] = averaged["steps"]
@@ -643,6 +648,11 @@ def _fit(
         checkpointer,
         keras.callbacks.TensorBoard(run.path(workdir, run.LOG_DIR)),
     ]
+    callbacks.extend(
+        progress_callbacks(
+            verbose, counter, target, config.log_seconds, model.jit_compile
+        )
+    )
     if config.average_last and snapshots:
         callbacks.append(
             averaging.Snapshotter(
@@ -682,7 +692,7 @@ def _fit(
         ) from None
 
 
-def average_run(workdir, last, verbose=1):
+def average_run(workdir, last, verbose="auto"):
     """Makes ``model.keras`` the average of the run's newest ``last``
     snapshots, then evaluates it as training does (``metrics.json``).
 
@@ -693,6 +703,7 @@ def average_run(workdir, last, verbose=1):
     Returns:
         The metrics, with ``averaged``: the steps of the snapshots used.
     """
+    verbose = terminal.verbosity(verbose)
     run.check_writable(workdir, "average")
     run.check_no_links(workdir)
     with run.RunLock(workdir):
@@ -712,10 +723,9 @@ def average_run(workdir, last, verbose=1):
             model.save(temporary)
         _set_aside_evaluations(workdir, state, name=was)
         splits = task.load_splits()
-        metrics, _ = task.evaluate(
-            model, splits, task.experiment.evaluation.split, verbose=verbose
+        metrics = _evaluate_final(
+            task, model, splits, workdir, state.trained_steps, verbose
         )
-        metrics["steps"] = state.trained_steps
         metrics["averaged"] = record["steps"]
         run.write_json(run.path(workdir, run.METRICS_FILE), metrics)
     return metrics
@@ -734,7 +744,9 @@ def _write_rows(path, rows):
     run.write_text(path, buffer.getvalue())
 
 
-def evaluate(workdir, split="test", verbose=1, decoding=None, output_dir=None):
+def evaluate(
+    workdir, split="test", verbose="auto", decoding=None, output_dir=None
+):
     """Evaluates a finished run on ``split``; keeps every result.
 
     Writes ``eval/<split>-<decoding>.json`` (the metrics, with ``steps``:
@@ -756,6 +768,7 @@ def evaluate(workdir, split="test", verbose=1, decoding=None, output_dir=None):
     Returns:
         The metrics dict, with ``outputs``: the paths written.
     """
+    verbose = terminal.verbosity(verbose)
     task, model = run.load_finished(workdir)
     # The stored setting is that of the backend and device that trained.
     model.jit_compile = distribute.resolve_jit_compile(
@@ -776,13 +789,38 @@ def evaluate(workdir, split="test", verbose=1, decoding=None, output_dir=None):
     metrics, rows = task.evaluate(
         model, splits, split, decoding=decoding, verbose=verbose
     )
+    metrics["steps"] = steps
+    return _write_evaluation(output_dir, task, split, decoding, metrics, rows)
+
+
+def _write_evaluation(output_dir, task, split, decoding, metrics, rows):
+    """Writes ``<output_dir>/<split>-<decoding>.json`` (``metrics``) and
+    ``.tsv`` (``rows``, one per example, when the task has them).
+
+    Returns:
+        ``metrics``, with ``outputs``: the paths written.
+    """
+    decoding = task.decoding(decoding)
     name = f"{split}-{decoding.slug()}" if task.decodes else split
+    os.makedirs(output_dir, exist_ok=True)
     stem = os.path.join(output_dir, name)
     outputs = [stem + ".json"] + ([stem + ".tsv"] if rows else [])
     _write_rows(stem + ".tsv", rows)
-    metrics = dict(metrics, steps=steps, outputs=outputs)
+    metrics = dict(metrics, outputs=outputs)
     run.write_json(stem + ".json", metrics)
     return metrics
+
+
+def _evaluate_final(task, model, splits, workdir, steps, verbose):
+    """The final evaluation of ``train`` and ``average`` (of a model
+    trained ``steps`` steps): its metrics, with every output kept in
+    ``eval/`` as ``evaluate`` keeps them."""
+    split = task.experiment.evaluation.split
+    metrics, rows = task.evaluate(model, splits, split, verbose=verbose)
+    metrics["steps"] = steps
+    return _write_evaluation(
+        run.path(workdir, run.EVAL_DIR), task, split, None, metrics, rows
+    )
 
 
 __all__ = [

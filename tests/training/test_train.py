@@ -92,11 +92,32 @@ def test_compile_model_creates_the_optimizer_slots_before_fit():
 
 
 @pytest.mark.slow
-def test_train_and_evaluate_writes_a_complete_workdir(tmp_path):
+def test_train_and_evaluate_writes_a_complete_workdir(tmp_path, capsys):
     workdir = str(tmp_path / "run")
-    metrics = train_and_evaluate(_experiment(), workdir, verbose=0)
+    metrics = train_and_evaluate(_experiment(), workdir)
+    # Off a terminal (captured), Keras writes a line per epoch, not a
+    # progress bar line per step.
+    log = capsys.readouterr().out.splitlines()
+    epochs = [line for line in log if "/step" in line and "val_loss" in line]
+    assert len(epochs) == 2
+    assert len(log) < 40, log  # 40 steps
     for name in ("config.yaml", "model.keras", "metrics.json", "tokenizer"):
         assert os.path.exists(os.path.join(workdir, name)), name
+    # The final evaluation keeps its outputs, as evaluate() does.
+    stem = os.path.join(workdir, "eval", "test-greedy")
+    assert metrics["outputs"] == [stem + ".json", stem + ".tsv"]
+    with open(stem + ".tsv", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    assert len(rows) == 20 and set(rows[0]) == {
+        "source",
+        "reference",
+        "translation",
+    }
+    assert [row["translation"] for row in rows[:2]] == [
+        example["translation"] for example in metrics["examples"]
+    ]
+    with open(stem + ".json") as handle:
+        assert json.load(handle)["steps"] == 40
     assert os.listdir(os.path.join(workdir, "logs"))
     assert not os.path.exists(os.path.join(workdir, "backup"))
     for key in ("loss", "accuracy", "bleu", "exact_match", "chrf"):
@@ -146,9 +167,14 @@ def test_more_steps_train_on_and_fewer_are_refused(tmp_path, capsys):
     assert "Resuming from model.keras (step 20); training to step 35" in output
     # The 20-step model's results are kept apart from the new model's.
     eval_dir = os.path.join(workdir, "eval")
-    assert os.listdir(eval_dir) == ["step-20"]
+    assert sorted(os.listdir(eval_dir)) == [
+        "step-20",
+        "test-greedy.json",  # the final evaluation of the 35-step model
+        "test-greedy.tsv",
+    ]
     assert sorted(os.listdir(os.path.join(eval_dir, "step-20"))) == sorted(
-        os.path.basename(path) for path in measured["outputs"]
+        ["test-greedy.json", "test-greedy.tsv"]
+        + [os.path.basename(path) for path in measured["outputs"]]
     )
     assert "training.clipnorm: None -> 1.0" in output
     assert metrics["steps"] == 35
