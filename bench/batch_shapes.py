@@ -54,10 +54,11 @@ def main(argv=None):
     bound = args.max_shapes or config.max_batch_shapes or MAX_BATCH_SHAPES
     encoded = task.encode(task.load_splits()["train"], training=True).cache()
     rows = []
-    for name, shapes in (("every combination", None), (f"bound {bound}", 0)):
+    for name, most in (("every combination", None), (f"bound {bound}", bound)):
         started = time.time()
-        if shapes is not None:
-            shapes = batch_shapes.plan_shapes(encoded, config.max_length, bound)
+        shapes = most and batch_shapes.plan_shapes(
+            encoded, config.max_length, most
+        )
         batches = pipeline.batch_by_tokens(
             encoded,
             config.batch_tokens,

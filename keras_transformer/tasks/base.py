@@ -301,6 +301,8 @@ class Task:
     #: sets it to ``training.max_batch_shapes`` when it compiles with XLA,
     #: where every shape compiles once.
     max_shapes = None
+    #: The ``BatchShapes`` chosen for ``max_shapes`` (once per run).
+    _shapes = None
 
     def batch(self, dataset, training):
         """Batches encoded examples: by token count, bucketed by length;
@@ -323,7 +325,7 @@ class Task:
             dataset.element_spec, max_length, self.max_shapes
         ):
             return None
-        if getattr(self, "_shapes", None) is None:
+        if self._shapes is None:
             started = time.time()
             self._shapes = batch_shapes.plan_shapes(
                 dataset, max_length, self.max_shapes

@@ -140,10 +140,10 @@ class ProgressLog(keras.callbacks.Callback):
         return " - ".join(parts)
 
 
-class CompileReport(keras.callbacks.Callback):
+class CompileReport(time_budget.StepTimer):
     """Prints, after the first epoch, how long XLA compiled: the steps
     over ``TRACE_FACTOR`` times the median step traced and compiled a new
-    batch shape.
+    batch shape. Steps are timed in the first epoch only.
 
     Args:
         print_fn: where the line goes.
@@ -152,22 +152,17 @@ class CompileReport(keras.callbacks.Callback):
     def __init__(self, print_fn=print):
         super().__init__()
         self.print_fn = print_fn
-        self.timer = time_budget.StepTimer()
-        self._reported = False
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self.timer.on_train_batch_begin(batch, logs)
+        self.reported = False
 
     def on_train_batch_end(self, batch, logs=None):
-        if not self._reported:
-            self.timer.on_train_batch_end(batch, logs)
+        if not self.reported:
+            super().on_train_batch_end(batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        durations = self.timer.durations
-        if self._reported or not durations:
+        if self.reported or not self.durations:
             return
-        self._reported = True
-        self.print_fn(self.line(durations), flush=True)
+        self.reported = True
+        self.print_fn(self.line(self.durations), flush=True)
 
     @staticmethod
     def line(durations):
