@@ -122,6 +122,29 @@ def _parser():
         metavar="KEY=VALUE",
         help="override a config key, e.g. --set training.steps=200",
     )
+    imported = commands.add_parser(
+        "import",
+        help="make a run directory of a published checkpoint (Marian/"
+        "OPUS-MT, GPT-2): translate, predict, evaluate and export then work "
+        "on it",
+    )
+    imported.add_argument(
+        "checkpoint", help="a Hugging Face checkpoint directory"
+    )
+    imported.add_argument("--workdir", required=True, help="the new run")
+    imported.add_argument(
+        "--config",
+        help="experiment YAML of the data, evaluation and decoding settings "
+        "(its model section is replaced by the checkpoint)",
+    )
+    imported.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a key of the experiment, e.g. "
+        "--set evaluation.decoding.beam_size=6",
+    )
     average = commands.add_parser(
         "average",
         help="make model.keras the average of a run's last K snapshots "
@@ -359,6 +382,8 @@ def _run(args):
     if args.command == "train":
         experiment = load_experiment(args.config, args.set)
         _print_metrics(dict(train_and_evaluate(experiment, args.workdir)))
+    elif args.command == "import":
+        _import(args)
     elif args.command == "evaluate":
         _evaluate(args)
     elif args.command == "average":
@@ -371,6 +396,27 @@ def _run(args):
     else:
         _export(args)
     return 0
+
+
+def _import(args):
+    from keras_transformer.checkpoints.huggingface import task_of
+    from keras_transformer.experiment import (
+        experiment_from_dict,
+        load_experiment,
+        set_override,
+    )
+    from keras_transformer.training.import_checkpoint import (
+        import_checkpoint,
+    )
+
+    if args.config:
+        experiment = load_experiment(args.config, args.set)
+    else:
+        values = {"task": task_of(args.checkpoint)}
+        for assignment in args.set:
+            set_override(values, assignment)
+        experiment = experiment_from_dict(values)
+    import_checkpoint(args.checkpoint, args.workdir, experiment)
 
 
 def _summary(metrics):

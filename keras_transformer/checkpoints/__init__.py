@@ -4,7 +4,8 @@
 (``config.json``, ``model.safetensors``, the tokenizer's files) without
 torch, and returns one of this package's models with the checkpoint's
 weights, and its tokenizer. One module per family: ``bert`` (BERT,
-MiniLM, sentence-transformers encoders).
+MiniLM, sentence-transformers encoders), ``marian`` (OPUS-MT translators)
+and ``gpt2``.
 """
 
 from keras_transformer.checkpoints.huggingface import (

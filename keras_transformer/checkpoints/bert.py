@@ -19,8 +19,10 @@ architecture                      model
 ================================  =====================================
 """
 
+from keras_transformer.checkpoints.config_json import activation, setting
 from keras_transformer.checkpoints.weights import (
     assign,
+    attention,
     dense,
     flatten,
     norm,
@@ -36,24 +38,8 @@ from keras_transformer.models import (
     TransformerConfig,
 )
 
-#: Hugging Face ``hidden_act`` -> this package's activation.
-ACTIVATIONS = {
-    "gelu": "gelu",
-    "gelu_new": "gelu_tanh",
-    "gelu_pytorch_tanh": "gelu_tanh",
-    "relu": "relu",
-    "silu": "silu",
-    "swish": "silu",
-}
 #: Tensors of a checkpoint that hold no weight (torch buffers).
 BUFFERS = ("embeddings.position_ids", "bert.embeddings.position_ids")
-
-
-def _setting(hf, key, default=None):
-    value = hf.get(key, default)
-    if value is None:
-        raise ConfigError(f"config.json has no {key!r}.")
-    return value
 
 
 def config(hf, output_bias=False):
@@ -62,12 +48,6 @@ def config(hf, output_bias=False):
     Raises:
         ConfigError: a setting this package does not implement.
     """
-    activation = _setting(hf, "hidden_act", "gelu")
-    if activation not in ACTIVATIONS:
-        raise ConfigError(
-            f"config.json: hidden_act={activation!r} is not supported; "
-            f"supported: {sorted(ACTIVATIONS)}."
-        )
     position = hf.get("position_embedding_type", "absolute")
     if position != "absolute":
         raise ConfigError(
@@ -80,17 +60,17 @@ def config(hf, output_bias=False):
             "is not supported; load an encoder."
         )
     return TransformerConfig(
-        vocab_size=_setting(hf, "vocab_size"),
-        num_layers=_setting(hf, "num_hidden_layers"),
-        d_model=_setting(hf, "hidden_size"),
-        num_heads=_setting(hf, "num_attention_heads"),
-        ff_dim=_setting(hf, "intermediate_size"),
+        vocab_size=setting(hf, "vocab_size"),
+        num_layers=setting(hf, "num_hidden_layers"),
+        d_model=setting(hf, "hidden_size"),
+        num_heads=setting(hf, "num_attention_heads"),
+        ff_dim=setting(hf, "intermediate_size"),
         dropout=hf.get("hidden_dropout_prob", 0.1),
         attention_dropout=hf.get("attention_probs_dropout_prob", 0.1),
-        activation=ACTIVATIONS[activation],
+        activation=activation(hf, "hidden_act"),
         norm_first=False,
         position="learned",
-        max_length=_setting(hf, "max_position_embeddings"),
+        max_length=setting(hf, "max_position_embeddings"),
         layer_norm_epsilon=hf.get("layer_norm_eps", 1e-12),
         tie_embeddings=True,
         scale_embeddings=False,
@@ -120,21 +100,13 @@ def _embedding(tensors, prefix, segments):
 
 
 def _attention(tensors, name, heads):
-    """Our (D, N, H) projections and (N, H, D) output of BERT's (D, D)."""
-    values = {}
-    for part in ("query", "key", "value"):
-        linear = dense(tensors, f"{name}.self.{part}")
-        size = linear["kernel"].shape[0]
-        shape = (heads, size // heads)
-        values[f"{part}/kernel"] = linear["kernel"].reshape((size,) + shape)
-        values[f"{part}/bias"] = linear["bias"].reshape(shape)
-    output = dense(tensors, f"{name}.output.dense")
-    size = output["kernel"].shape[1]
-    values["attention_output/kernel"] = output["kernel"].reshape(
-        (heads, size // heads, size)
+    """Our attention weights of BERT's (D, D) projections."""
+    return attention(
+        tensors,
+        *(f"{name}.self.{part}" for part in ("query", "key", "value")),
+        f"{name}.output.dense",
+        heads,
     )
-    values["attention_output/bias"] = output["bias"]
-    return values
 
 
 def _layer(tensors, prefix, index, heads):

@@ -12,13 +12,19 @@ use (a pooler, say) are reported through ``log``.
 import json
 import os
 
-from keras_transformer.checkpoints import bert
+from keras_transformer.checkpoints import bert, gpt2, marian
 from keras_transformer.checkpoints.weights import Tensors, assign
+from keras_transformer.data.byte_pair import BytePairTokenizer
+from keras_transformer.data.marian_tokenizer import MarianTokenizer
 from keras_transformer.data.wordpiece import WordPieceTokenizer
 from keras_transformer.errors import ConfigError
 
 #: ``model_type`` -> ``(family module, tokenizer class)``.
-FAMILIES = {"bert": (bert, WordPieceTokenizer)}
+FAMILIES = {
+    "bert": (bert, WordPieceTokenizer),
+    "marian": (marian, MarianTokenizer),
+    "gpt2": (gpt2, BytePairTokenizer),
+}
 WEIGHTS_FILE = "model.safetensors"
 
 
@@ -81,6 +87,25 @@ def family_of(hf):
             f"supported: {', '.join(sorted(FAMILIES))}."
         )
     return FAMILIES[model_type]
+
+
+def task_of(path):
+    """The task a checkpoint's model serves as it is (its family's
+    ``TASK``: Marian -> ``"translation"``), for ``import_checkpoint``.
+
+    Raises:
+        ConfigError: the family has none (BERT encoders get a new head:
+            they start a run through ``model.init_from``).
+    """
+    family, _ = family_of(read_config(path))
+    task = getattr(family, "TASK", None)
+    if task is None:
+        raise ConfigError(
+            f"{path}: a {read_config(path)['model_type']} checkpoint is "
+            "not a model to use as it is; fine-tune it instead, with "
+            f"model.init_from: {path}"
+        )
+    return task
 
 
 def load_huggingface(path, log=print):
@@ -149,15 +174,17 @@ def pretrained_config(path):
 
 
 #: The parts of a model that fine-tuning copies from a checkpoint, by
-#: attribute (``embedding``, ``encoder``) or layer name (``pooler``).
-PRETRAINED_PARTS = ("embedding", "encoder", "pooler")
+#: attribute (``embedding``, ``encoder``, ``decoder``, ``output_bias``) or
+#: layer name (``pooler``): those the checkpoint has.
+PRETRAINED_PARTS = ("embedding", "encoder", "decoder", "output_bias", "pooler")
 
 
 def load_encoder(path, model):
     """Copies a checkpoint's pretrained parts into ``model``: its
-    ``embedding`` and ``encoder``, and the pooler when ``model`` has a
-    layer ``pooler`` and the checkpoint one. The model's other layers
-    (its head) are left as they are.
+    ``embedding`` and ``encoder``; the ``decoder`` and ``output_bias`` of
+    an encoder-decoder (all of a Marian model); and the pooler when
+    ``model`` has a layer ``pooler`` and the checkpoint one. The model's
+    other layers (a new head) are left as they are.
 
     Args:
         path: the checkpoint directory.
@@ -201,4 +228,5 @@ __all__ = [
     "pretrained_config",
     "read_config",
     "read_safetensors",
+    "task_of",
 ]

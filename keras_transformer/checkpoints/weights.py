@@ -15,6 +15,26 @@ def dense(tensors, name, transpose=True):
     }
 
 
+def attention(tensors, query, key, value, output, heads):
+    """Our (D, N, H) projections and (N, H, D) output of the four torch
+    ``Linear`` layers of an attention block (their names, in this order).
+    """
+    values = {}
+    for part, name in (("query", query), ("key", key), ("value", value)):
+        linear = dense(tensors, name)
+        size = linear["kernel"].shape[0]
+        shape = (heads, size // heads)
+        values[f"{part}/kernel"] = linear["kernel"].reshape((size,) + shape)
+        values[f"{part}/bias"] = linear["bias"].reshape(shape)
+    linear = dense(tensors, output)
+    size = linear["kernel"].shape[1]
+    values["attention_output/kernel"] = linear["kernel"].reshape(
+        (heads, size // heads, size)
+    )
+    values["attention_output/bias"] = linear["bias"]
+    return values
+
+
 def norm(tensors, name):
     """``{gamma, beta}`` of a torch ``LayerNorm``."""
     return {
@@ -80,4 +100,34 @@ def flatten(prefix, values):
     return {f"{prefix}/{key}": value for key, value in values.items()}
 
 
-__all__ = ["Tensors", "assign", "dense", "flatten", "norm", "take"]
+def tied(tensors, names, reference):
+    """Marks the tensors ``names`` (copies of one tied matrix that a
+    checkpoint may store again) used, once checked equal to
+    ``reference``.
+
+    Raises:
+        ConfigError: a copy differs: the checkpoint's weights are not tied.
+    """
+    for name in names:
+        if name not in tensors:
+            continue
+        tensors.used.add(name)
+        copy = np.asarray(tensors[name], dtype="float32")
+        if copy.shape != reference.shape or (copy != reference).any():
+            raise ConfigError(
+                f"the checkpoint's {name!r} differs from the matrix it is "
+                "tied to in config.json: its weights are not tied, which "
+                "this package's model of it requires."
+            )
+
+
+__all__ = [
+    "Tensors",
+    "assign",
+    "attention",
+    "dense",
+    "flatten",
+    "norm",
+    "take",
+    "tied",
+]

@@ -335,6 +335,20 @@ class Tokenizer(tf.Module):
         """
         return None
 
+    @property
+    def target_tokenizer(self):
+        """The tokenizer of the target side of a pair: the same ids, split
+        by the target language's model where the vocabulary has one
+        (Marian's ``target.spm``); this tokenizer otherwise.
+
+        Example:
+
+        >>> tokenizer = ByteTokenizer()
+        >>> tokenizer.target_tokenizer is tokenizer
+        True
+        """
+        return self
+
     def tokenize(self, texts, add_bos=False, add_eos=False):
         """Turns text into int32 ids.
 
@@ -952,9 +966,17 @@ class ByteTokenizer(Tokenizer):
 
 def _tokenizer_types():
     """``type`` name -> class of every tokenizer a directory may hold."""
+    from keras_transformer.data.byte_pair import BytePairTokenizer
+    from keras_transformer.data.marian_tokenizer import MarianTokenizer
     from keras_transformer.data.wordpiece import WordPieceTokenizer
 
-    classes = (SentencePieceTokenizer, ByteTokenizer, WordPieceTokenizer)
+    classes = (
+        SentencePieceTokenizer,
+        ByteTokenizer,
+        WordPieceTokenizer,
+        MarianTokenizer,
+        BytePairTokenizer,
+    )
     return {cls.type_name: cls for cls in classes}
 
 

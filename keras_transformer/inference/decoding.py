@@ -25,7 +25,7 @@ unchanged.
 import keras
 from keras import ops
 
-from keras_transformer.inference.steppers import stepper_for
+from keras_transformer.inference.steppers import stepper_for, suppress
 from keras_transformer.special_tokens import BOS_ID, EOS_ID, PAD_ID
 
 
@@ -54,9 +54,7 @@ def suppress_special(logits, bos_id, pad_id):
     Neither is ever a valid next token (both are removed from the training
     labels), so no search may choose them.
     """
-    ids = ops.arange(logits.shape[-1], dtype="int32")
-    banned = ops.logical_or(ids == pad_id, ids == bos_id)
-    return ops.where(banned[None, :], float("-inf"), logits)
+    return suppress(logits, (pad_id, bos_id))
 
 
 def ban_repeated_ngrams(logits, sequences, index, size):

@@ -9,7 +9,7 @@ only calls:
   leading axis is the batch),
 - ``step(tokens, state, index)`` -> ``(logits, state)``: (B, V) float32
   logits of the token after position ``index``, from (B, 1) ``tokens`` at
-  ``index``,
+  ``index`` (-inf at the model's ``suppressed_ids``),
 - ``repeat(state, k)`` -> the state with every row repeated ``k`` times
   (B -> B*k, copies adjacent), for beam search,
 - ``reorder(state, indices)`` -> the rows ``indices`` of the parts of the
@@ -21,7 +21,8 @@ XLA (``tf.function(jit_compile=True)`` or ``jax.jit``).
 Steppers read a model's parts from its attributes (``models.Transformer``
 and ``models.LanguageModel`` have them): ``source_embedding``,
 ``target_embedding``, ``encoder``, ``decoder`` and ``output_projection``
-(None when the logits come from the embedding reversed) for an
+(None when the logits come from the embedding reversed), and
+``output_bias`` where the model has one (an ``OutputBias``), for an
 encoder-decoder; ``embedding``, ``decoder`` and ``output_projection`` for a
 language model. A model built by hand with the functional API decodes once
 it is given those attributes (``model.encoder = encoder``, ...).
@@ -86,14 +87,32 @@ def _kernel_state(embedding, projection):
     return {"logits_kernel": embedding.logits_kernel()}
 
 
-def _logits(embedding, projection, states, kernel=None):
+def _logits(embedding, projection, states, kernel=None, bias=None):
     if projection is not None:
         logits = projection(states)
     elif kernel is not None:
         logits = ops.matmul(states, ops.cast(kernel, states.dtype))
     else:
         logits = embedding(states, reverse=True)
+    if bias is not None:
+        logits = bias(logits)
     return ops.cast(logits, "float32")
+
+
+def suppressed(model):
+    """The ids the model's config says no search generates (a tuple)."""
+    config = getattr(model, "transformer_config", None)
+    return tuple(getattr(config, "suppressed_ids", ()))
+
+
+def suppress(logits, ids):
+    """(B, V) float32 ``logits`` with the ``ids`` made -inf (none: as
+    they are)."""
+    if not ids:
+        return logits
+    vocabulary = ops.arange(logits.shape[-1], dtype="int32")
+    banned = ops.any(vocabulary[:, None] == ops.array(ids, "int32"), axis=1)
+    return ops.where(banned[None, :], float("-inf"), logits)
 
 
 class Seq2SeqStepper:
@@ -127,6 +146,8 @@ class Seq2SeqStepper:
             self.output_projection,
         ) = _parts(model, SEQ2SEQ_PARTS, "translation model")
         self.pointer_generator = getattr(model, "pointer_generator", None)
+        self.output_bias = getattr(model, "output_bias", None)
+        self.suppressed_ids = suppressed(model)
         self.pad_id = pad_id
 
     def start(self, source_tokens, batch_size, max_length):
@@ -167,7 +188,11 @@ class Seq2SeqStepper:
         """Vocabulary logits (float32) of decoder states (``kernel``: the
         state's ``"logits_kernel"``, when there is one)."""
         return _logits(
-            self.target_embedding, self.output_projection, states, kernel
+            self.target_embedding,
+            self.output_projection,
+            states,
+            kernel,
+            self.output_bias,
         )
 
     def step(self, tokens, state, index):
@@ -190,7 +215,8 @@ class Seq2SeqStepper:
                 source_mask=state["source_mask"],
                 memory_keys=copy["keys"],
             )
-        return logits[:, -1], dict(state, cache=cache)
+        logits = suppress(logits[:, -1], self.suppressed_ids)
+        return logits, dict(state, cache=cache)
 
     def repeat(self, state, k):
         repeated = dict(
@@ -227,6 +253,8 @@ class LanguageModelStepper:
         self.embedding, self.decoder, self.output_projection = _parts(
             model, LANGUAGE_MODEL_PARTS, "language model"
         )
+        self.output_bias = getattr(model, "output_bias", None)
+        self.suppressed_ids = suppressed(model)
 
     def prompt(self, inputs, bos_id):
         """The prompt ids themselves (B, P)."""
@@ -251,8 +279,10 @@ class LanguageModelStepper:
             self.output_projection,
             states,
             state.get("logits_kernel"),
+            self.output_bias,
         )
-        return logits[:, -1], dict(state, cache=cache)
+        logits = suppress(logits[:, -1], self.suppressed_ids)
+        return logits, dict(state, cache=cache)
 
     def repeat(self, state, k):
         return dict(state, cache=_repeat_cache(state["cache"], k))

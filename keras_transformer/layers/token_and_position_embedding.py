@@ -13,7 +13,10 @@ from keras_transformer.layers.sinusoidal_positional_encoding import (
     SinusoidalPositionalEncoding,
 )
 
-POSITIONS = ("sinusoidal", "learned")
+#: ``position`` values: the paper's sinusoids, Marian's (sines, then
+#: cosines: ``SinusoidalPositionalEncoding(layout="concatenated")``), and
+#: a learned table.
+POSITIONS = ("sinusoidal", "sinusoidal_concatenated", "learned")
 
 
 @keras.saving.register_keras_serializable(package="keras_transformer")
@@ -34,7 +37,8 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         d_model: D, the embedding size.
         max_length: L, the longest sequence (the size of the learned
             position table; sinusoidal positions are not limited by it).
-        position: "sinusoidal" (the paper's) or "learned".
+        position: "sinusoidal" (the paper's), "sinusoidal_concatenated"
+            (Marian's: the same sines, then the cosines) or "learned".
         mask_zero: token id 0 is padding; the output carries a Keras
             implicit mask that downstream layers honour.
         scale_embeddings: multiply token embeddings by sqrt(D).
@@ -126,6 +130,9 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         else:
             self.position_embedding = SinusoidalPositionalEncoding(
                 self.max_wavelength,
+                layout="concatenated"
+                if self.position == "sinusoidal_concatenated"
+                else "interleaved",
                 dtype=self.dtype_policy,
                 name="position_embedding",
             )

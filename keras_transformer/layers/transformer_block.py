@@ -3,7 +3,10 @@
 import keras
 
 from keras_transformer.layers import validation as check
-from keras_transformer.layers.feed_forward import PositionwiseFeedForward
+from keras_transformer.layers.feed_forward import (
+    PositionwiseFeedForward,
+    get_activation,
+)
 from keras_transformer.layers.multi_head_attention import MultiHeadAttention
 
 
@@ -37,7 +40,7 @@ class TransformerBlock(keras.layers.Layer):
         self.ff_dim = check.positive_int("ff_dim", ff_dim)
         self.key_dim = check.positive_int("key_dim", key_dim, allow_none=True)
         self.dropout = check.rate("dropout", dropout)
-        self.activation = keras.activations.get(activation)
+        self.activation = get_activation(activation)
         self.norm_first = bool(norm_first)
         if not isinstance(layer_norm_epsilon, (int, float)) or not (
             layer_norm_epsilon > 0

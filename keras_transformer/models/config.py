@@ -1,7 +1,7 @@
 """Model hyperparameters: a typed dataclass with the paper's presets."""
 
 import dataclasses
-from typing import Optional
+from typing import Optional, Tuple
 
 from keras_transformer.layers.feed_forward import ACTIVATIONS
 from keras_transformer.layers.token_and_position_embedding import POSITIONS
@@ -27,7 +27,8 @@ class TransformerConfig:
         activation_dropout: dropout inside the feed-forward network.
         activation: feed-forward activation.
         norm_first: pre-LN (True) or the paper's post-LN (False).
-        position: "sinusoidal" (paper) or "learned" positions.
+        position: "sinusoidal" (paper), "sinusoidal_concatenated" (Marian:
+            sines, then cosines) or "learned" positions.
         max_length: longest sequence the model will see (learned position
             table size; decoding limit).
         layer_norm_epsilon: LayerNorm epsilon.
@@ -44,7 +45,12 @@ class TransformerConfig:
             ``segment_ids`` input, for ``question [SEP] context`` (BERT: 2;
             0: none, the paper).
         output_bias: a learned bias on the vocabulary logits (BERT's
-            masked-LM head).
+            masked-LM head, Marian's ``final_logits_bias``).
+        suppressed_ids: output ids that no search generates, besides PAD
+            and BOS: a published checkpoint's special token copied to
+            several of this package's special ids (GPT-2's
+            ``<|endoftext|>`` is also UNK here: only its EOS copy may be
+            generated).
 
     The activation is ``relu`` (the paper), ``gelu`` (exact, with erf: BERT),
     ``gelu_tanh`` (the tanh approximation: GPT-2) or ``silu`` (swish:
@@ -78,6 +84,7 @@ class TransformerConfig:
     embedding_norm: bool = False
     num_segments: int = 0
     output_bias: bool = False
+    suppressed_ids: Tuple[int, ...] = ()
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -103,6 +110,7 @@ class TransformerConfig:
                     f"TransformerConfig.{field.name} must be true or false. "
                     f"Received: {value!r}"
                 )
+        self.suppressed_ids = self._ids(self.suppressed_ids)
         for name in ("dropout", "attention_dropout", "activation_dropout"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 <= value < 1:
@@ -133,6 +141,23 @@ class TransformerConfig:
                 f"by num_heads={self.num_heads}."
             )
 
+    def _ids(self, ids):
+        if not isinstance(ids, (list, tuple)) or not all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 <= i
+            for i in ids
+        ):
+            raise ValueError(
+                "TransformerConfig.suppressed_ids must be a list of token "
+                f"ids (ints >= 0). Received: {ids!r}"
+            )
+        if any(i >= self.output_vocab_size for i in ids):
+            raise ValueError(
+                "TransformerConfig.suppressed_ids must be ids below the "
+                f"output vocabulary size {self.output_vocab_size}. "
+                f"Received: {list(ids)}"
+            )
+        return tuple(ids)
+
     @property
     def decoder_layers(self):
         """The number of decoder layers."""
@@ -154,7 +179,9 @@ class TransformerConfig:
 
     def to_dict(self):
         """The fields as a plain dict (for JSON/YAML)."""
-        return dataclasses.asdict(self)
+        values = dataclasses.asdict(self)
+        values["suppressed_ids"] = list(self.suppressed_ids)
+        return values
 
     @classmethod
     def from_dict(cls, values):

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_transformer.layers import TransformerDecoder
+from keras_transformer.layers import OutputBias, TransformerDecoder
 from keras_transformer.models.base import TransformerModel, as_config
 from keras_transformer.models.config import TransformerConfig
 from keras_transformer.models.parts import (
@@ -30,7 +30,8 @@ class LanguageModel(TransformerModel):
         position.
 
     Attributes:
-        embedding, decoder, output_projection (None when tied).
+        embedding, decoder, output_projection (None when tied),
+        output_bias (``config.output_bias``; else None).
 
     Example:
 
@@ -47,8 +48,9 @@ class LanguageModel(TransformerModel):
             config.decoder_layers, name="decoder", **stack_kwargs(config)
         )
         projection = output_projection(config)
+        bias = OutputBias(name="output_bias") if config.output_bias else None
         logits = output_logits(
-            decoder(embedding(tokens)), embedding, projection
+            decoder(embedding(tokens)), embedding, projection, bias=bias
         )
         super().__init__(
             {"tokens": tokens}, logits, config, name=name, **kwargs
@@ -56,6 +58,7 @@ class LanguageModel(TransformerModel):
         self.embedding = embedding
         self.decoder = decoder
         self.output_projection = projection
+        self.output_bias = bias
 
 
 def build_language_model(config: TransformerConfig, name="language_model"):

@@ -3,6 +3,7 @@
 import keras
 
 from keras_transformer.layers import (
+    OutputBias,
     PointerGenerator,
     TransformerDecoder,
     TransformerEncoder,
@@ -50,6 +51,9 @@ class Transformer(TransformerModel):
             ``TransformerDecoder``.
         output_projection: the untied ``Dense`` projection, or None when
             the logits come from ``target_embedding(states, reverse=True)``.
+        output_bias: the ``OutputBias`` added to the vocabulary logits
+            (``config.output_bias``: Marian's ``final_logits_bias``), or
+            None.
         pointer_generator: the ``PointerGenerator``, or None without
             ``config.copy_source``.
 
@@ -89,6 +93,7 @@ class Transformer(TransformerModel):
             config.decoder_layers, name="decoder", **stack_kwargs(config)
         )
         projection = output_projection(config)
+        bias = OutputBias(name="output_bias") if config.output_bias else None
         memory = encoder(source_embedding(source_tokens))
         states = decoder(target_embedding(target_tokens), memory)
         pointer = None
@@ -97,13 +102,19 @@ class Transformer(TransformerModel):
                 config.vocab_size, name="pointer_generator"
             )
             logits = output_logits(
-                states, target_embedding, projection, "vocabulary_logits"
+                states,
+                target_embedding,
+                projection,
+                "vocabulary_logits",
+                bias=bias,
             )
             logits = keras.layers.Activation(
                 "linear", dtype="float32", name="logits"
             )(pointer(logits, states, memory, source_tokens))
         else:
-            logits = output_logits(states, target_embedding, projection)
+            logits = output_logits(
+                states, target_embedding, projection, bias=bias
+            )
         super().__init__(
             {"source_tokens": source_tokens, "target_tokens": target_tokens},
             logits,
@@ -116,6 +127,7 @@ class Transformer(TransformerModel):
         self.encoder = encoder
         self.decoder = decoder
         self.output_projection = projection
+        self.output_bias = bias
         self.pointer_generator = pointer
 
 

@@ -107,7 +107,8 @@ class Task:
     tokenizer_symbols = ()
     #: Whether ``model.init_from`` may name a published (Hugging Face)
     #: checkpoint: the task's pipelines read every special id from the
-    #: tokenizer and its model is an encoder with a new head.
+    #: tokenizer, and its model is an encoder with a new head or the
+    #: checkpoint's whole model (a translator).
     accepts_checkpoint = False
     #: What the names in the run's ``labels.json`` are ("class", "tag"):
     #: ``prepare`` saves ``splits.label_names`` there and ``load`` reads
@@ -187,7 +188,7 @@ class Task:
             raise ConfigError(
                 f"model.init_from: the {self.name} task cannot start from a "
                 f"Hugging Face checkpoint ({self.checkpoint}); "
-                "classification, token_classification and "
+                "translation, classification, token_classification and "
                 "question_answering can."
             )
         if self.label_noun:
@@ -274,7 +275,7 @@ class Task:
                 raise RunError(
                     f"{workdir} has no usable tokenizer: {err}"
                 ) from None
-        self.tokenizers = (loaded[0], loaded[-1])
+        self.tokenizers = (loaded[0], loaded[-1].target_tokenizer)
         self._pretrained = _read_pretrained(
             run.path(workdir, run.PRETRAINED_FILE)
         )
@@ -415,7 +416,8 @@ class Task:
                 **{key: model[key] for key in TUNABLE_FIELDS if key in model}
             )
         source, target = self.tokenizers
-        target_vocab = target.vocab_size if target is not source else None
+        shared = len(self.tokenizer_names()) == 1
+        target_vocab = None if shared else target.vocab_size
         return self.experiment.model_config(source.vocab_size, target_vocab)
 
     def output_classes(self):
@@ -581,7 +583,7 @@ class Task:
         copied = ", ".join(f"{p.name} ({len(p.weights)} arrays)" for p in parts)
         log(
             f"Initialised from {source_run}: {copied}, {counts:,} "
-            f"parameters; new: {', '.join(new)}."
+            f"parameters; new: {', '.join(new) or 'none'}."
         )
 
     def _copy_encoder(self, source_run, model):

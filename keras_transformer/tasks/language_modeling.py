@@ -21,6 +21,7 @@ class LanguageModelingTask(Task):
     name = "language_modeling"
     file_formats = ("text",)
     model_class = LanguageModel
+    accepts_checkpoint = True
 
     def load_splits(self):
         config = self.experiment.data

@@ -25,6 +25,7 @@ class TranslationTask(Task):
     model_class = Transformer
     decodes = True
     commands = ("predict", "translate")
+    accepts_checkpoint = True
 
     def load_splits(self):
         config = self.experiment.data

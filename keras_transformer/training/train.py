@@ -114,9 +114,10 @@ def make_optimizer(experiment, d_model, steps=None):
     return keras.optimizers.Adam(**kwargs)
 
 
-def compile_model(model, task, jit_compile, steps=None):
+def compile_model(model, task, jit_compile, steps=None, build=True):
     """Compiles ``model`` with the task's loss and metrics and the
-    experiment's optimizer (its schedule planned for ``steps``)."""
+    experiment's optimizer (its schedule planned for ``steps``; with
+    ``build``, its slots made now)."""
     experiment = task.experiment
     model.compile(
         optimizer=make_optimizer(
@@ -130,7 +131,8 @@ def compile_model(model, task, jit_compile, steps=None):
     # slots during the first trace of the train step, and a tf.function
     # that created variables is traced a second time: building them here
     # halves the time ``fit`` takes to start.
-    model.optimizer.build(model.trainable_variables)
+    if build:
+        model.optimizer.build(model.trainable_variables)
 
 
 # ---------------------------------------------------------------- workdir
@@ -769,11 +771,14 @@ def evaluate(
         The metrics dict, with ``outputs``: the paths written.
     """
     verbose = terminal.verbosity(verbose)
-    task, model = run.load_finished(workdir)
-    # The stored setting is that of the backend and device that trained.
-    model.jit_compile = distribute.resolve_jit_compile(
+    # Compiled anew: the stored optimizer is not needed (an imported run
+    # has none), and the stored XLA setting is that of the backend and
+    # device that trained.
+    task, model = run.load_finished(workdir, compile=False)
+    jit_compile = distribute.resolve_jit_compile(
         task.experiment.training.jit_compile
     )
+    compile_model(model, task, jit_compile, build=False)
     if output_dir is None:
         run.check_no_links(workdir, (run.EVAL_DIR,))
         output_dir = run.path(workdir, run.EVAL_DIR)

@@ -40,6 +40,38 @@ def test_sinusoidal_values_match_the_formula(depth):
                 )
 
 
+@pytest.mark.parametrize("layout", ["interleaved", "concatenated"])
+def test_sinusoidal_layouts_harness(layout, tmp_path):
+    x = np.random.default_rng(0).normal(size=(2, 6, 8)).astype("float32")
+    run_layer_test(
+        SinusoidalPositionalEncoding,
+        {"max_wavelength": 10000, "layout": layout},
+        x,
+        (2, 6, 8),
+        tmp_path=tmp_path,
+        check_weights_change=False,
+    )
+
+
+def test_concatenated_layout_is_the_sines_then_the_cosines():
+    # Marian's positions (transformers' MarianSinusoidalPositionalEmbedding):
+    # the same angles as the paper's, sines in the first half.
+    depth = 16
+    paper = np.array(SinusoidalPositionalEncoding()(np.zeros((1, 40, depth))))
+    marian = SinusoidalPositionalEncoding(layout="concatenated")
+    marian = np.array(marian(np.zeros((1, 40, depth))))
+    np.testing.assert_allclose(marian[..., : depth // 2], paper[..., 0::2])
+    np.testing.assert_allclose(marian[..., depth // 2 :], paper[..., 1::2])
+    for pos in (0, 3, 39):
+        angle = pos / 10000 ** (2 * 5 / depth)
+        assert marian[0, pos, 5] == pytest.approx(math.sin(angle), abs=1e-5)
+        assert marian[0, pos, 13] == pytest.approx(math.cos(angle), abs=1e-5)
+    with pytest.raises(ValueError, match="even size"):
+        SinusoidalPositionalEncoding(layout="concatenated")(np.zeros((1, 2, 7)))
+    with pytest.raises(ValueError, match="layout"):
+        SinusoidalPositionalEncoding(layout="halves")
+
+
 def test_sinusoidal_start_index_shifts_positions():
     layer = SinusoidalPositionalEncoding()
     full = np.array(layer(np.zeros((1, 10, 16), "float32")))
@@ -72,7 +104,9 @@ def test_learned_positions_reject_long_inputs():
         layer(np.zeros((1, 5, 3), "float32"))
 
 
-@pytest.mark.parametrize("position", ["sinusoidal", "learned"])
+@pytest.mark.parametrize(
+    "position", ["sinusoidal", "sinusoidal_concatenated", "learned"]
+)
 def test_token_and_position_harness(position, tmp_path):
     tokens = np.array([[3, 4, 5, 0], [1, 2, 3, 4]], "int32")
     run_layer_test(

@@ -147,6 +147,25 @@ def test_every_model_round_trips_with_its_parts(tmp_path, build, inputs, parts):
         assert layer.name == getattr(model, name).name
 
 
+def test_output_bias_is_added_to_the_logits_and_round_trips(tmp_path):
+    model = build_transformer(
+        _tiny(output_bias=True, position="sinusoidal_concatenated")
+    )
+    inputs = {
+        "source_tokens": np.array([[5, 6, 0]]),
+        "target_tokens": np.array([[2, 7, 8]]),
+    }
+    before = np.array(model(inputs))
+    bias = np.linspace(-1.0, 1.0, 40).astype("float32")
+    model.output_bias.bias.assign(bias)
+    np.testing.assert_allclose(model(inputs), before + bias, atol=1e-5)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_array_equal(model(inputs), loaded(inputs))
+    assert loaded.output_bias in loaded.layers
+
+
 def test_mixed_precision_logits_are_float32():
     keras.config.set_dtype_policy("mixed_float16")
     model = build_transformer(_tiny())

@@ -269,3 +269,39 @@ def test_a_task_that_cannot_start_from_a_checkpoint_says_so(tmp_path):
         train_and_evaluate(
             experiment_from_dict(values), str(tmp_path / "run"), verbose=0
         )
+
+
+def test_translation_fine_tunes_a_marian_checkpoint(tmp_path, monkeypatch):
+    marian = os.path.join(FIXTURES, "huggingface", "marian")
+    experiment = experiment_from_dict(
+        {
+            "task": "translation",
+            "data": {"train_size": 40, "validation_size": 8, "test_size": 8},
+            "model": {"init_from": marian, "dropout": 0.0},
+            "training": TRAINING,
+            "evaluation": {"decoding": {"strategy": "greedy"}},
+        }
+    )
+    workdir = str(tmp_path / "run")
+    metrics, seen = _train(experiment, workdir, monkeypatch)
+    tensors = load_file(os.path.join(marian, "model.safetensors"))
+    # Every weight comes from the checkpoint (the vocabulary reordered:
+    # this package's EOS 3 is Marian's </s> 0).
+    np.testing.assert_array_equal(
+        seen["embedding/token_embedding/embeddings"][3],
+        tensors["model.shared.weight"][0],
+    )
+    np.testing.assert_array_equal(
+        seen["decoder/layer_1/cross_attention/attention_output/bias"],
+        tensors["model.decoder.layers.1.encoder_attn.out_proj.bias"],
+    )
+    assert seen["output_bias/bias"][3] == tensors["final_logits_bias"][0, 0]
+    assert {p.split("/")[0] for p in seen} == {
+        "embedding",
+        "encoder",
+        "decoder",
+        "output_bias",
+    }
+    assert metrics["steps"] == 3 and "bleu" in metrics
+    task = run.load_task(workdir)
+    assert type(task.tokenizers[1]).__name__ == "MarianTokenizer"

@@ -1,0 +1,83 @@
+"""A published checkpoint as a run directory, in one call.
+
+``import_checkpoint(path, workdir)`` writes what ``train`` would have
+written for a model it trained: ``config.yaml`` (the experiment, whose
+``model.init_from`` names the checkpoint), the tokenizer, the checkpoint's
+architecture (``pretrained.json``) and ``model.keras`` with its weights.
+``translate``, ``predict``, ``evaluate`` and ``export`` then work on the
+run as on any other, and a fine-tuning experiment starts from the
+checkpoint with the same ``model.init_from``.
+"""
+
+import dataclasses
+import os
+
+from keras_transformer import run
+from keras_transformer.checkpoints import huggingface
+from keras_transformer.errors import ConfigError
+from keras_transformer.experiment import Experiment, save_experiment
+from keras_transformer.tasks import get_task
+from keras_transformer.tasks.base import TUNABLE_FIELDS
+
+
+def import_checkpoint(path, workdir, experiment=None, log=print):
+    """Makes ``workdir`` a finished run of the checkpoint in ``path``.
+
+    Args:
+        path: a Hugging Face checkpoint directory of a family that names
+            its task (``huggingface.task_of``: Marian -> translation).
+        workdir: the new run directory (absent or empty).
+        experiment: the ``Experiment`` of its data, evaluation and
+            decoding settings (None: the defaults). Its task must be the
+            checkpoint's; its ``model`` section is replaced by
+            ``init_from: path`` (dropout settings are kept), and its
+            ``training.max_length`` is cut to the checkpoint's positions.
+        log: where progress lines go.
+
+    Returns:
+        The model, with the checkpoint's weights.
+
+    Raises:
+        ConfigError: the checkpoint cannot be imported, the experiment's
+            task is another, or ``workdir`` already holds files.
+
+    Example:
+
+    >>> model = import_checkpoint("opus-mt-en-de", "runs/opus-en-de")
+    """
+    path = os.path.abspath(path)
+    task_name = huggingface.task_of(path)
+    experiment = experiment or Experiment(task=task_name)
+    if experiment.task != task_name:
+        raise ConfigError(
+            f"{path} is a {task_name} model, but the experiment's task is "
+            f"{experiment.task!r}: set task: {task_name}."
+        )
+    if os.path.isdir(workdir) and os.listdir(workdir):
+        raise ConfigError(
+            f"{workdir} is not empty: import into a new run directory."
+        )
+    limit = huggingface.pretrained_config(path).max_length
+    if experiment.training.max_length > limit:
+        log(f"training.max_length: {limit}, the checkpoint's positions.")
+        experiment.training = dataclasses.replace(
+            experiment.training, max_length=limit
+        )
+    kept = {k: v for k, v in experiment.model.items() if k in TUNABLE_FIELDS}
+    experiment.model = {"init_from": path, **kept}
+    os.makedirs(workdir, exist_ok=True)
+    save_experiment(experiment, run.path(workdir, run.CONFIG_FILE))
+    task = get_task(experiment)
+    task.prepare(workdir, splits=None)
+    model = task.build_model()
+    task.initialize(model, log=log)
+    with run.atomic_path(run.path(workdir, run.MODEL_FILE)) as temporary:
+        model.save(temporary)
+    log(
+        f"Imported {path} as a {task_name} run in {workdir}: "
+        f"{model.count_params():,} parameters."
+    )
+    return model
+
+
+__all__ = ["import_checkpoint"]
