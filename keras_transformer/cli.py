@@ -399,20 +399,20 @@ def _run(args):
 
 
 def _import(args):
-    from keras_transformer.checkpoints.huggingface import task_of
     from keras_transformer.experiment import (
         experiment_from_dict,
         load_experiment,
         set_override,
     )
     from keras_transformer.training.import_checkpoint import (
+        checkpoint_task,
         import_checkpoint,
     )
 
     if args.config:
         experiment = load_experiment(args.config, args.set)
     else:
-        values = {"task": task_of(args.checkpoint)}
+        values = {"task": checkpoint_task(args.checkpoint)}
         for assignment in args.set:
             set_override(values, assignment)
         experiment = experiment_from_dict(values)

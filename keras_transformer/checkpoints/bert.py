@@ -19,7 +19,11 @@ architecture                      model
 ================================  =====================================
 """
 
-from keras_transformer.checkpoints.config_json import activation, setting
+from keras_transformer.checkpoints.config_json import (
+    activation,
+    architecture,
+    setting,
+)
 from keras_transformer.checkpoints.weights import (
     assign,
     attention,
@@ -165,9 +169,10 @@ def _classes(tensors, name):
     return int(tensors[f"{name}.weight"].shape[0])
 
 
-def _head(architecture, tensors, transformer_config, values):
-    """The model of ``architecture`` and the weights of its head."""
-    if architecture == "BertForSequenceClassification":
+def _head(name, tensors, transformer_config, values):
+    """The model of the architecture ``name`` and the weights of its
+    head."""
+    if name == "BertForSequenceClassification":
         values.update(flatten("pooler", dense(tensors, "bert.pooler.dense")))
         values.update(flatten("logits", dense(tensors, "classifier")))
         classes = _classes(tensors, "classifier")
@@ -177,17 +182,17 @@ def _head(architecture, tensors, transformer_config, values):
                 "head); this package's classifier needs 2 or more."
             )
         return Classifier(transformer_config, classes, pooling="pooler")
-    if architecture == "BertForTokenClassification":
+    if name == "BertForTokenClassification":
         values.update(flatten("logits", dense(tensors, "classifier")))
         return TokenClassifier(
             transformer_config, _classes(tensors, "classifier")
         )
-    if architecture == "BertForQuestionAnswering":
+    if name == "BertForQuestionAnswering":
         values.update(
             flatten("span_logits/dense", dense(tensors, "qa_outputs"))
         )
         return QuestionAnswerer(transformer_config)
-    if architecture == "BertForMaskedLM":
+    if name == "BertForMaskedLM":
         embeddings = values["embedding/token_embedding/embeddings"]
         values.update(_masked_lm_head(tensors, embeddings))
         return MaskedLanguageModel(transformer_config)
@@ -195,7 +200,7 @@ def _head(architecture, tensors, transformer_config, values):
 
 
 #: The architectures ``build`` knows (the key of ``config.json``'s
-#: ``architectures``); any other BERT name loads as ``TextEncoder``.
+#: ``architectures``; none: ``BertModel``).
 ARCHITECTURES = (
     "BertModel",
     "BertForSequenceClassification",
@@ -203,19 +208,6 @@ ARCHITECTURES = (
     "BertForQuestionAnswering",
     "BertForMaskedLM",
 )
-
-
-def architecture(hf, tensors):
-    """The checkpoint's architecture: ``config.json``'s, or ``BertModel``
-    for a bare encoder (sentence-transformers)."""
-    names = hf.get("architectures") or ["BertModel"]
-    name = names[0]
-    if name not in ARCHITECTURES:
-        raise ConfigError(
-            f"config.json: architecture {name!r} is not supported; "
-            f"supported: {', '.join(ARCHITECTURES)}."
-        )
-    return name
 
 
 def build(hf, tensors):
@@ -232,7 +224,7 @@ def build(hf, tensors):
         ConfigError: an unsupported setting or architecture, a missing
             tensor or a shape that does not fit.
     """
-    name = architecture(hf, tensors)
+    name = architecture(hf, ARCHITECTURES)
     transformer_config = config(hf, output_bias=name == "BertForMaskedLM")
     values = encoder_values(tensors, _prefix(tensors), transformer_config)
     model = _head(name, tensors, transformer_config, values)

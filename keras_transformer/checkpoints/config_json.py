@@ -57,4 +57,21 @@ def same(hf, *keys):
     return values[keys[0]]
 
 
-__all__ = ["ACTIVATIONS", "activation", "same", "setting"]
+def architecture(hf, supported):
+    """The checkpoint's architecture: the first of ``config.json``'s
+    ``architectures``, or ``supported[0]`` when it names none (a bare
+    encoder of sentence-transformers, say).
+
+    Raises:
+        ConfigError: an architecture not in ``supported``.
+    """
+    name = (hf.get("architectures") or [supported[0]])[0]
+    if name not in supported:
+        raise ConfigError(
+            f"config.json: architecture {name!r} is not supported; "
+            f"supported: {', '.join(supported)}."
+        )
+    return name
+
+
+__all__ = ["ACTIVATIONS", "activation", "architecture", "same", "setting"]

@@ -17,7 +17,11 @@ from generating UNK: only the EOS copy of ``<|endoftext|>`` ends a text.
 
 import numpy as np
 
-from keras_transformer.checkpoints.config_json import activation, setting
+from keras_transformer.checkpoints.config_json import (
+    activation,
+    architecture,
+    setting,
+)
 from keras_transformer.checkpoints.weights import (
     assign,
     flatten,
@@ -33,8 +37,8 @@ from keras_transformer.special_tokens import (
     checkpoint_order,
 )
 
-#: The task a GPT-2 model serves as it is (``import_checkpoint``).
-TASK = "language_modeling"
+#: The architectures ``build`` knows (none named: the first).
+ARCHITECTURES = ("GPT2LMHeadModel", "GPT2Model")
 #: Tensors of a checkpoint that hold no weight: none by name (the causal
 #: mask buffers of older files, ``h.<i>.attn.bias``, are marked used).
 BUFFERS = ()
@@ -176,12 +180,7 @@ def build(hf, tensors):
         ConfigError: an unsupported setting, a missing tensor or a shape
             that does not fit.
     """
-    architectures = hf.get("architectures") or ["GPT2LMHeadModel"]
-    if architectures[0] not in ("GPT2LMHeadModel", "GPT2Model"):
-        raise ConfigError(
-            f"config.json: architecture {architectures[0]!r} is not "
-            "supported; supported: GPT2LMHeadModel, GPT2Model."
-        )
+    architecture(hf, ARCHITECTURES)
     transformer_config = config(hf)
     model = LanguageModel(transformer_config)
     assign(model, values(hf, tensors, transformer_config))
@@ -190,7 +189,6 @@ def build(hf, tensors):
 
 __all__ = [
     "BUFFERS",
-    "TASK",
     "build",
     "config",
     "gpt2_order",

@@ -89,25 +89,6 @@ def family_of(hf):
     return FAMILIES[model_type]
 
 
-def task_of(path):
-    """The task a checkpoint's model serves as it is (its family's
-    ``TASK``: Marian -> ``"translation"``), for ``import_checkpoint``.
-
-    Raises:
-        ConfigError: the family has none (BERT encoders get a new head:
-            they start a run through ``model.init_from``).
-    """
-    family, _ = family_of(read_config(path))
-    task = getattr(family, "TASK", None)
-    if task is None:
-        raise ConfigError(
-            f"{path}: a {read_config(path)['model_type']} checkpoint is "
-            "not a model to use as it is; fine-tune it instead, with "
-            f"model.init_from: {path}"
-        )
-    return task
-
-
 def load_huggingface(path, log=print):
     """A Hugging Face checkpoint as this package's model and tokenizer.
 
@@ -228,5 +209,4 @@ __all__ = [
     "pretrained_config",
     "read_config",
     "read_safetensors",
-    "task_of",
 ]

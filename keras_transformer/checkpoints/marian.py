@@ -18,7 +18,12 @@ BOS, as OPUS-MT's generation config bans ``<pad>``.
 
 import numpy as np
 
-from keras_transformer.checkpoints.config_json import activation, same, setting
+from keras_transformer.checkpoints.config_json import (
+    activation,
+    architecture,
+    same,
+    setting,
+)
 from keras_transformer.checkpoints.weights import (
     assign,
     attention,
@@ -32,8 +37,8 @@ from keras_transformer.data.marian_tokenizer import marian_order
 from keras_transformer.errors import ConfigError
 from keras_transformer.models import Transformer, TransformerConfig
 
-#: The task a Marian model serves as it is (``import_checkpoint``).
-TASK = "translation"
+#: The architectures ``build`` knows (none named: the first).
+ARCHITECTURES = ("MarianMTModel",)
 SHARED = "model.shared.weight"
 #: Copies of the shared matrix a checkpoint may also store.
 TIED = (
@@ -173,12 +178,7 @@ def build(hf, tensors):
         ConfigError: an unsupported setting, a missing tensor or a shape
             that does not fit.
     """
-    architectures = hf.get("architectures") or ["MarianMTModel"]
-    if architectures[0] != "MarianMTModel":
-        raise ConfigError(
-            f"config.json: architecture {architectures[0]!r} is not "
-            "supported; supported: MarianMTModel."
-        )
+    architecture(hf, ARCHITECTURES)
     transformer_config = config(hf)
     model = Transformer(transformer_config)
     assign(model, values(hf, tensors, transformer_config))
@@ -187,7 +187,6 @@ def build(hf, tensors):
 
 __all__ = [
     "BUFFERS",
-    "TASK",
     "build",
     "config",
     "pretrained_values",

@@ -110,6 +110,10 @@ class Task:
     #: tokenizer, and its model is an encoder with a new head or the
     #: checkpoint's whole model (a translator).
     accepts_checkpoint = False
+    #: The published checkpoint families (``config.json``'s
+    #: ``model_type``) whose whole model this task uses as it is:
+    #: ``keras-transformer import`` makes a run of them.
+    checkpoint_families = ()
     #: What the names in the run's ``labels.json`` are ("class", "tag"):
     #: ``prepare`` saves ``splits.label_names`` there and ``load`` reads
     #: them into ``label_names``. None: the task has no label names.

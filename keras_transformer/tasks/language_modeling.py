@@ -22,6 +22,7 @@ class LanguageModelingTask(Task):
     file_formats = ("text",)
     model_class = LanguageModel
     accepts_checkpoint = True
+    checkpoint_families = ("gpt2",)
 
     def load_splits(self):
         config = self.experiment.data

@@ -62,9 +62,32 @@ def get_task_class(name):
     return target
 
 
+def task_for_checkpoint(model_type):
+    """The name of the task that uses a published checkpoint of the family
+    ``model_type`` whole, as it is (its ``checkpoint_families``).
+
+    Raises:
+        ValueError: no task does (a BERT encoder gets a new head: it
+            starts a run through ``model.init_from`` instead).
+    """
+    for name in _TASKS:
+        if model_type in get_task_class(name).checkpoint_families:
+            return name
+    raise ValueError(
+        f"a {model_type} checkpoint is not a model to use as it is; "
+        "fine-tune it instead, with model.init_from: CHECKPOINT"
+    )
+
+
 def get_task(experiment):
     """The ``Task`` of an ``Experiment`` (an instance, without assets)."""
     return get_task_class(experiment.task)(experiment)
 
 
-__all__ = ["get_task", "get_task_class", "register_task", "task_names"]
+__all__ = [
+    "get_task",
+    "get_task_class",
+    "register_task",
+    "task_for_checkpoint",
+    "task_names",
+]

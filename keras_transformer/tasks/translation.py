@@ -26,6 +26,7 @@ class TranslationTask(Task):
     decodes = True
     commands = ("predict", "translate")
     accepts_checkpoint = True
+    checkpoint_families = ("marian",)
 
     def load_splits(self):
         config = self.experiment.data

@@ -18,14 +18,30 @@ from keras_transformer.errors import ConfigError
 from keras_transformer.experiment import Experiment, save_experiment
 from keras_transformer.tasks import get_task
 from keras_transformer.tasks.base import TUNABLE_FIELDS
+from keras_transformer.tasks.registry import task_for_checkpoint
+
+
+def checkpoint_task(path):
+    """The task that uses the checkpoint in ``path`` as it is (Marian:
+    ``translation``, GPT-2: ``language_modeling``).
+
+    Raises:
+        ConfigError: not a checkpoint, or one that no task uses as it is.
+    """
+    hf = huggingface.read_config(path)
+    huggingface.family_of(hf)  # an unsupported model_type: one line
+    try:
+        return task_for_checkpoint(hf["model_type"])
+    except ValueError as err:
+        raise ConfigError(f"{path}: {err}") from None
 
 
 def import_checkpoint(path, workdir, experiment=None, log=print):
     """Makes ``workdir`` a finished run of the checkpoint in ``path``.
 
     Args:
-        path: a Hugging Face checkpoint directory of a family that names
-            its task (``huggingface.task_of``: Marian -> translation).
+        path: a Hugging Face checkpoint directory of a family that a task
+            uses as it is (``checkpoint_task``: Marian -> translation).
         workdir: the new run directory (absent or empty).
         experiment: the ``Experiment`` of its data, evaluation and
             decoding settings (None: the defaults). Its task must be the
@@ -46,12 +62,14 @@ def import_checkpoint(path, workdir, experiment=None, log=print):
     >>> model = import_checkpoint("opus-mt-en-de", "runs/opus-en-de")
     """
     path = os.path.abspath(path)
-    task_name = huggingface.task_of(path)
-    experiment = experiment or Experiment(task=task_name)
-    if experiment.task != task_name:
+    experiment = experiment or Experiment(task=checkpoint_task(path))
+    model_type = huggingface.read_config(path)["model_type"]
+    task = get_task(experiment)
+    if model_type not in task.checkpoint_families:
         raise ConfigError(
-            f"{path} is a {task_name} model, but the experiment's task is "
-            f"{experiment.task!r}: set task: {task_name}."
+            f"{path} is a {model_type} checkpoint, which the "
+            f"{experiment.task} task cannot use as it is: set task: "
+            f"{checkpoint_task(path)}."
         )
     if os.path.isdir(workdir) and os.listdir(workdir):
         raise ConfigError(
@@ -67,17 +85,16 @@ def import_checkpoint(path, workdir, experiment=None, log=print):
     experiment.model = {"init_from": path, **kept}
     os.makedirs(workdir, exist_ok=True)
     save_experiment(experiment, run.path(workdir, run.CONFIG_FILE))
-    task = get_task(experiment)
     task.prepare(workdir, splits=None)
     model = task.build_model()
     task.initialize(model, log=log)
     with run.atomic_path(run.path(workdir, run.MODEL_FILE)) as temporary:
         model.save(temporary)
     log(
-        f"Imported {path} as a {task_name} run in {workdir}: "
+        f"Imported {path} as a {experiment.task} run in {workdir}: "
         f"{model.count_params():,} parameters."
     )
     return model
 
 
-__all__ = ["import_checkpoint"]
+__all__ = ["checkpoint_task", "import_checkpoint"]

@@ -172,6 +172,10 @@ def test_import_refusals_are_one_line(tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: ") and "model.init_from" in error
     assert "\n" not in error
+    other = ["--set", "task=classification"]
+    assert main(["import", MARIAN, "--workdir", str(tmp_path / "d")] + other)
+    error = capsys.readouterr().err
+    assert "cannot use as it is: set task: translation." in error
     broken = tmp_path / "broken"
     shutil.copytree(MARIAN, broken)
     os.remove(broken / "vocab.json")
