@@ -105,15 +105,15 @@ class Task:
     commands = ("predict",)
     #: Pieces the tokenizer must always keep whole (e.g. ``[MASK]``).
     tokenizer_symbols = ()
-    #: Whether ``model.init_from`` may name a published (Hugging Face)
-    #: checkpoint: the task's pipelines read every special id from the
-    #: tokenizer, and its model is an encoder with a new head or the
-    #: checkpoint's whole model (a translator).
-    accepts_checkpoint = False
-    #: The published checkpoint families (``config.json``'s
-    #: ``model_type``) whose whole model this task uses as it is:
-    #: ``keras-transformer import`` makes a run of them.
+    #: The published (Hugging Face) checkpoint families (``config.json``'s
+    #: ``model_type``) that ``model.init_from`` may name: BERT for the
+    #: encoder tasks (a new head; their pipelines read every special id
+    #: from the tokenizer), Marian for translation, GPT-2 for language
+    #: modelling.
     checkpoint_families = ()
+    #: Whether the model is the checkpoint's whole model (a translator, a
+    #: language model), which ``keras-transformer import`` makes a run of.
+    keeps_whole_checkpoint = False
     #: What the names in the run's ``labels.json`` are ("class", "tag"):
     #: ``prepare`` saves ``splits.label_names`` there and ``load`` reads
     #: them into ``label_names``. None: the task has no label names.
@@ -188,13 +188,8 @@ class Task:
         """Makes the run's assets: loads its tokenizers, or trains (or copies
         from ``model.init_from``) and saves them; saves ``label_names``.
         """
-        if self.checkpoint and not self.accepts_checkpoint:
-            raise ConfigError(
-                f"model.init_from: the {self.name} task cannot start from a "
-                f"Hugging Face checkpoint ({self.checkpoint}); "
-                "translation, classification, token_classification and "
-                "question_answering can."
-            )
+        if self.checkpoint:
+            self._check_family()
         if self.label_noun:
             labels = run.path(workdir, run.LABELS_FILE)
             if not os.path.exists(labels):
@@ -248,6 +243,17 @@ class Task:
             self._check_checkpoint_fits()
         elif source_run:
             self._check_pretrained_fits(source_run)
+
+    def _check_family(self):
+        """Refuses a checkpoint of a family this task cannot start from."""
+        family = huggingface.read_config(self.checkpoint).get("model_type")
+        if family not in self.checkpoint_families:
+            starts = ", ".join(self.checkpoint_families) or "none"
+            raise ConfigError(
+                f"model.init_from: the {self.name} task cannot start from a "
+                f"{family} checkpoint ({self.checkpoint}); the checkpoint "
+                f"families it starts from: {starts}."
+            )
 
     def _tokenizer_origin(self):
         """The tokenizer directory to copy (``init_from``'s, or

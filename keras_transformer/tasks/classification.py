@@ -39,7 +39,7 @@ class ClassificationTask(Task):
     """
 
     name = "classification"
-    accepts_checkpoint = True
+    checkpoint_families = ("bert",)
     file_formats = ("labelled",)
     model_class = Classifier
     label_noun = "class"

@@ -21,8 +21,8 @@ class LanguageModelingTask(Task):
     name = "language_modeling"
     file_formats = ("text",)
     model_class = LanguageModel
-    accepts_checkpoint = True
     checkpoint_families = ("gpt2",)
+    keeps_whole_checkpoint = True
 
     def load_splits(self):
         config = self.experiment.data

@@ -51,7 +51,7 @@ class QuestionAnsweringTask(Task):
     """
 
     name = "question_answering"
-    accepts_checkpoint = True
+    checkpoint_families = ("bert",)
     file_formats = ("squad",)
     model_class = QuestionAnswerer
 

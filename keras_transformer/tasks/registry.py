@@ -64,14 +64,18 @@ def get_task_class(name):
 
 def task_for_checkpoint(model_type):
     """The name of the task that uses a published checkpoint of the family
-    ``model_type`` whole, as it is (its ``checkpoint_families``).
+    ``model_type`` whole, as it is (``keeps_whole_checkpoint``, the
+    family in its ``checkpoint_families``).
 
     Raises:
         ValueError: no task does (a BERT encoder gets a new head: it
             starts a run through ``model.init_from`` instead).
     """
     for name in _TASKS:
-        if model_type in get_task_class(name).checkpoint_families:
+        task = get_task_class(name)
+        if task.keeps_whole_checkpoint and (
+            model_type in task.checkpoint_families
+        ):
             return name
     raise ValueError(
         f"a {model_type} checkpoint is not a model to use as it is; "

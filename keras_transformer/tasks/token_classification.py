@@ -111,7 +111,7 @@ class TokenClassificationTask(Task):
     """
 
     name = "token_classification"
-    accepts_checkpoint = True
+    checkpoint_families = ("bert",)
     file_formats = ("conll",)
     model_class = TokenClassifier
     label_noun = "tag"

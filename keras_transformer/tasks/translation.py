@@ -25,8 +25,8 @@ class TranslationTask(Task):
     model_class = Transformer
     decodes = True
     commands = ("predict", "translate")
-    accepts_checkpoint = True
     checkpoint_families = ("marian",)
+    keeps_whole_checkpoint = True
 
     def load_splits(self):
         config = self.experiment.data

@@ -65,7 +65,8 @@ def import_checkpoint(path, workdir, experiment=None, log=print):
     experiment = experiment or Experiment(task=checkpoint_task(path))
     model_type = huggingface.read_config(path)["model_type"]
     task = get_task(experiment)
-    if model_type not in task.checkpoint_families:
+    whole = task.keeps_whole_checkpoint
+    if not whole or model_type not in task.checkpoint_families:
         raise ConfigError(
             f"{path} is a {model_type} checkpoint, which the "
             f"{experiment.task} task cannot use as it is: set task: "

@@ -269,6 +269,16 @@ def test_a_task_that_cannot_start_from_a_checkpoint_says_so(tmp_path):
         train_and_evaluate(
             experiment_from_dict(values), str(tmp_path / "run"), verbose=0
         )
+    # A task refuses a checkpoint of a family it does not start from: a
+    # translator is not a BERT encoder with a new head.
+    translation = {"task": "translation", "model": {"init_from": CHECKPOINT}}
+    message = "cannot start from a bert checkpoint .* families it starts "
+    with pytest.raises(ConfigError, match=message + "from: marian"):
+        train_and_evaluate(
+            experiment_from_dict(translation),
+            str(tmp_path / "translation"),
+            verbose=0,
+        )
 
 
 def test_translation_fine_tunes_a_marian_checkpoint(tmp_path, monkeypatch):
