@@ -66,6 +66,7 @@ def server_for_run(
     max_new_tokens=100,
     jit_compile=False,
     serve_batch_size=None,
+    quantize=None,
 ):
     """The serving module of a finished run: its task's predictor.
 
@@ -76,11 +77,19 @@ def server_for_run(
         jit_compile: run the search under XLA (translation, summarisation).
         serve_batch_size: the most inputs the graph runs at once (None:
             the predictor's default, ``Predictor.serve_batch_size``).
+        quantize: ``"int8"``: the model's weights quantized
+            (``TransformerModel.quantize``); None: as trained.
 
     Raises:
-        ConfigError: ``jit_compile`` for a task without a search.
+        ConfigError: ``jit_compile`` for a task without a search, or an
+            unsupported ``quantize`` mode.
     """
     task, model = run.load_finished(workdir, compile=False)
+    if quantize is not None:
+        try:
+            model.quantize(quantize)
+        except ValueError as err:
+            raise ConfigError(f"--quantize: {err}") from None
     options = {"max_new_tokens": max_new_tokens}
     if jit_compile:
         if not task.compiles_search:
@@ -104,6 +113,7 @@ def export_run(
     max_new_tokens=100,
     jit_compile=False,
     serve_batch_size=None,
+    quantize=None,
 ):
     """Exports a finished run as a SavedModel for TensorFlow Serving.
 
@@ -128,6 +138,8 @@ def export_run(
         serve_batch_size: the most inputs the graph runs at once, which
             bounds its memory; larger requests run in chunks of this size,
             one after the other (None: ``Predictor.serve_batch_size``).
+        quantize: ``"int8"``: serve the model with int8 weights (about a
+            quarter of the float32 file); None: as trained.
 
     Returns:
         A dict with ``path``, ``version``, ``bytes`` and ``seconds``.
@@ -165,7 +177,12 @@ def export_run(
         )
     started = time.time()
     server = server_for_run(
-        workdir, decoding, max_new_tokens, jit_compile, serve_batch_size
+        workdir,
+        decoding,
+        max_new_tokens,
+        jit_compile,
+        serve_batch_size,
+        quantize,
     )
     logger = tf.get_logger()
     level = logger.level

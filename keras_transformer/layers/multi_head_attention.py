@@ -255,7 +255,9 @@ class MultiHeadAttention(keras.layers.Layer):
         Returns:
             A dict of compute-dtype tensors: ``"qkv"`` (with ``fuse_qkv``)
             or ``"query"``, and ``"output"`` (N*Hv, D); each with a
-            ``"..._bias"`` entry when the layer has biases.
+            ``"..._bias"`` entry when the layer has biases. None when the
+            layer is quantized (``quantize("int8")``): its steps then run
+            its quantized projections, as a full pass does.
 
         Example:
 
@@ -264,6 +266,14 @@ class MultiHeadAttention(keras.layers.Layer):
         ...                decoding_weights=weights)
         """
         self._require_built("decoding_weights")
+        projections = (
+            self.query_dense,
+            self.key_dense,
+            self.value_dense,
+            self.output_dense,
+        )
+        if any(dense.quantization_mode for dense in projections):
+            return None
         dtype = self.compute_dtype
         denses = [self.query_dense]
         if fuse_qkv:

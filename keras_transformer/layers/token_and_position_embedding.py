@@ -171,11 +171,26 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         transposed, in ``dtype`` (default: the compute dtype).
 
         A decoding loop makes it once (``logits = states @ kernel``) instead
-        of transposing the matrix at every step.
+        of transposing the matrix at every step. After ``quantize("int8")``
+        it is the int8 matrix divided by its per-row scales, as the lookup
+        reads it.
+
+        Raises:
+            ValueError: the embedding is quantized otherwise than int8.
         """
-        kernel = ops.cast(
-            self.token_embedding.embeddings, dtype or self.compute_dtype
-        )
+        dtype = dtype or self.compute_dtype
+        layer = self.token_embedding
+        kernel = ops.cast(layer.embeddings, dtype)
+        mode = layer.quantization_mode
+        if mode == "int8":
+            scale = ops.cast(layer.embeddings_scale, dtype)
+            kernel = kernel / ops.expand_dims(scale, -1)
+        elif mode is not None:
+            raise ValueError(
+                f"Layer '{self.name}': tied logits (reverse=True) support "
+                f"int8 quantization only, not {mode!r}; quantize with "
+                "'int8' or untie the output (tie_embeddings=False)."
+            )
         return ops.transpose(kernel)
 
     def call(

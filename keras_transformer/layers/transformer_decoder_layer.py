@@ -97,7 +97,8 @@ class TransformerDecoderLayer(TransformerBlock):
             ``{"self_attention": (k, v), "weights": {...}}``, plus
             ``"cross_attention"`` with cross-attention. ``"weights"`` holds
             each attention's ``decoding_weights()``, made here once so that
-            a decoding loop does not reshape kernels at every step.
+            a decoding loop does not reshape kernels at every step (absent
+            for a quantized attention, which has none).
         """
         if not self.built:
             raise ValueError(
@@ -107,12 +108,12 @@ class TransformerDecoderLayer(TransformerBlock):
         cache = {
             "self_attention": self.self_attention.init_cache(
                 batch_size, max_length
-            ),
-            "weights": {
-                "self_attention": self.self_attention.decoding_weights(
-                    fuse_qkv=True
-                )
-            },
+            )
+        }
+        weights = {
+            "self_attention": self.self_attention.decoding_weights(
+                fuse_qkv=True
+            )
         }
         if self.has_cross_attention:
             if encoder_outputs is None:
@@ -123,9 +124,11 @@ class TransformerDecoderLayer(TransformerBlock):
             cache["cross_attention"] = self.cross_attention.compute_key_value(
                 encoder_outputs
             )
-            cache["weights"]["cross_attention"] = (
-                self.cross_attention.decoding_weights()
-            )
+            weights["cross_attention"] = self.cross_attention.decoding_weights()
+        # A loop's state holds no None: a quantized attention has none.
+        weights = {k: v for k, v in weights.items() if v is not None}
+        if weights:
+            cache["weights"] = weights
         return cache
 
     def call(

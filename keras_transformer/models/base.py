@@ -10,9 +10,15 @@ never layer names. ``get_config`` returns the constructor's arguments, so a
 ``.keras`` file rebuilds the same class.
 """
 
+import warnings
+
 import keras
 
 from keras_transformer.models.config import TransformerConfig
+
+#: The quantization modes of ``TransformerModel.quantize``: every model of
+#: this package gives outputs close to its float ones under them.
+QUANTIZATION_MODES = ("int8",)
 
 
 def as_config(config):
@@ -55,14 +61,75 @@ class TransformerModel(keras.Model):
             inputs = dict(inputs, **dict.fromkeys(missing))
         return super().__call__(inputs, *args, **kwargs)
 
+    def quantize(self, mode=None, **kwargs):
+        """Quantizes the model's weights (``keras.Model.quantize``), and
+        remembers the mode, so that a ``.keras`` file of the quantized
+        model loads as one.
+
+        Args:
+            mode: ``"int8"``: every projection (Dense, EinsumDense) and
+                embedding keeps int8 weights with per-channel scales;
+                tied logits read the embedding with its scales.
+            **kwargs: ``keras.Model.quantize``'s other arguments, but
+                ``filters``: a ``.keras`` file records only the mode, for
+                all layers.
+
+        Raises:
+            ValueError: another mode, ``filters``, or a model quantized
+                already.
+
+        Example:
+
+        >>> model.quantize("int8")
+        >>> model.save("model.int8.keras")   # loads quantized
+        """
+        if mode not in QUANTIZATION_MODES:
+            raise ValueError(
+                f"quantize: mode {mode!r} is not supported by this "
+                f"package's models; supported: {', '.join(QUANTIZATION_MODES)}."
+            )
+        if kwargs.get("filters") is not None:
+            raise ValueError(
+                "quantize: filters not supported: a saved model records "
+                "only the mode, for all its layers. Pass the mode alone."
+            )
+        if self.quantization is not None:
+            raise ValueError(
+                f"quantize: model '{self.name}' is quantized already "
+                f"({self.quantization}); quantize the float model once."
+            )
+        with warnings.catch_warnings():
+            # Keras names every layer without weights to quantize (norms,
+            # dropout, ...): not a problem.
+            warnings.filterwarnings(
+                "ignore", message=".*does not have a `quantize`"
+            )
+            super().quantize(mode, **kwargs)
+        self._quantization = mode
+
+    @property
+    def quantization(self):
+        """The mode of ``quantize`` (``"int8"``), or None for a float
+        model. (Keras' ``quantization_mode`` of the model itself stays
+        None: its layers are quantized, not the model.)"""
+        return getattr(self, "_quantization", None)
+
     def get_config(self):
-        return {
+        config = {
             "name": self.name,
             "trainable": self.trainable,
             "config": self.transformer_config.to_dict(),
             **self._constructor_arguments,
         }
+        if self.quantization:
+            config["quantization"] = self.quantization
+        return config
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        config = dict(config)
+        mode = config.pop("quantization", None)
+        model = cls(**config)
+        if mode:
+            model.quantize(mode)
+        return model

@@ -190,6 +190,36 @@ def test_classifier_export(classification_run, tmp_path):
     np.testing.assert_allclose(probabilities[:2], expected, atol=1e-5)
 
 
+def test_int8_export_serves_the_quantized_model(translation_run, tmp_path):
+    export_dir = str(tmp_path / "exports")
+    code = main(
+        [
+            "export",
+            "--workdir",
+            translation_run,
+            export_dir,
+            "--quantize",
+            "int8",
+        ]
+    )
+    assert code == 0
+    path = os.path.join(export_dir, "1")
+    reader = tf.train.load_checkpoint(
+        os.path.join(path, "variables", "variables")
+    )
+    dtypes = reader.get_variable_to_dtype_map()
+    matrices = [n for n in dtypes if "/_kernel/" in n or "/_embeddings/" in n]
+    assert matrices  # every projection and embedding matrix is int8
+    assert {dtypes[name].name for name in matrices} == {"int8"}
+    texts = ["abc def", "ghi", ""]
+    served = _serve_in_fresh_process(path, texts)
+    task, model = load_finished(translation_run, compile=False)
+    model.quantize("int8")
+    translations, scores = task.predictor(model).translate_with_scores(texts)
+    assert served["batch"]["translation"] == translations
+    np.testing.assert_allclose(served["batch"]["score"], scores, atol=1e-4)
+
+
 def test_language_model_export(language_model_run, tmp_path):
     info = export_run(
         language_model_run, str(tmp_path / "exports"), max_new_tokens=8
