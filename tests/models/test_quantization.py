@@ -89,11 +89,25 @@ def _build(name):
     return build(), inputs
 
 
+_QUANTIZED = {}
+
+
+def _quantized(name):
+    """``(model, inputs, float outputs, float logits kernel or None)``:
+    the model of ``name`` quantized, built once for the module's tests."""
+    if name not in _QUANTIZED:
+        model, inputs = _build(name)
+        embedding = getattr(model, "target_embedding", None)
+        kernel = None if embedding is None else embedding.logits_kernel()
+        before = np.array(model(inputs))
+        model.quantize("int8")
+        _QUANTIZED[name] = (model, inputs, before, kernel)
+    return _QUANTIZED[name]
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_int8_outputs_stay_close_and_round_trip(name, tmp_path):
-    model, inputs = _build(name)
-    before = np.array(model(inputs))
-    model.quantize("int8")
+    model, inputs, before, _ = _quantized(name)
     assert model.quantization == "int8"
     after = np.array(model(inputs))
     error = np.abs(after - before).max() / np.abs(before).max()
@@ -109,16 +123,14 @@ def test_int8_outputs_stay_close_and_round_trip(name, tmp_path):
 
 
 def test_tied_logits_read_the_int8_embedding_with_its_scales():
-    model, inputs = _build("transformer_tied")
-    embedding = model.target_embedding
-    before = np.array(embedding.logits_kernel())
-    model.quantize("int8")
-    token_embedding = embedding.token_embedding
+    model, _, _, before = _quantized("transformer_tied")
+    token_embedding = model.target_embedding.token_embedding
     assert token_embedding.quantization_mode == "int8"
     assert keras.backend.standardize_dtype(
         token_embedding.embeddings.dtype
     ) == ("int8")
-    after = np.array(embedding.logits_kernel())
+    before = np.array(before)
+    after = np.array(model.target_embedding.logits_kernel())
     # Per-row int8: each entry within half a step of its row's scale.
     step = np.abs(before).max(axis=0, keepdims=True) / 127
     assert (np.abs(after - before) <= step / 2 + 1e-6).all()
@@ -126,8 +138,7 @@ def test_tied_logits_read_the_int8_embedding_with_its_scales():
 
 @pytest.mark.parametrize("name", ["transformer_tied", "language_model"])
 def test_the_cached_decode_of_an_int8_model_equals_its_full_pass(name):
-    model, inputs = _build(name)
-    model.quantize("int8")
+    model, inputs, _, _ = _quantized(name)
     if name == "language_model":
         prompt = inputs["tokens"][[0, 2], :4]
         tokens = np.array(greedy_decode(model, prompt, 6)[0])
