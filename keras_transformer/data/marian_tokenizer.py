@@ -28,17 +28,13 @@ import os
 
 import tensorflow as tf
 
-# Importing tensorflow_text registers the SentencePiece ops.
-from tensorflow_text.python.ops.sentencepiece_tokenizer import (
-    gen_sentencepiece_tokenizer as _sp_ops,
-)
-
 from keras_transformer.data.tokenizer import (
     CONFIG_FILE,
     Tokenizer,
     _is_plain_name,
     _join,
     _SentencePieceResource,
+    sentencepiece_split,
 )
 from keras_transformer.special_tokens import (
     EOS_ID,
@@ -184,18 +180,7 @@ class MarianTokenizer(Tokenizer):
         start = tf.strings.length(code)
         rest = tf.strings.substr(texts, start, tf.strings.length(texts) - start)
         codes = tf.ragged.boolean_mask(code[:, None], (code != "")[:, None])
-        values, splits = _sp_ops.sentencepiece_tokenize_op(
-            self._resource.resource_handle,
-            rest,
-            nbest_size=0,
-            alpha=1.0,
-            add_bos=False,
-            add_eos=False,
-            reverse=False,
-            out_type=tf.string,
-            Tsplits=tf.int64,
-        )
-        pieces = tf.RaggedTensor.from_row_splits(values, splits, validate=False)
+        pieces = sentencepiece_split(self._resource, rest, tf.string)
         pieces = tf.concat([codes.with_row_splits_dtype(tf.int64), pieces], 1)
         return pieces.with_values(self._ids.lookup(pieces.values))
 

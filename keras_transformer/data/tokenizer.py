@@ -664,6 +664,24 @@ class _SentencePieceResource(tf.saved_model.experimental.TrackableResource):
         )
 
 
+def sentencepiece_split(resource, texts, out_type):
+    """[N] ``texts`` split by a ``_SentencePieceResource``'s model: a
+    ragged [N, None] batch of ids (``out_type=tf.int32``) or of pieces
+    (``tf.string``), no BOS/EOS, row splits int64."""
+    values, splits = _sp_ops.sentencepiece_tokenize_op(
+        resource.resource_handle,
+        texts,
+        nbest_size=0,
+        alpha=1.0,
+        add_bos=False,
+        add_eos=False,
+        reverse=False,
+        out_type=out_type,
+        Tsplits=tf.int64,
+    )
+    return tf.RaggedTensor.from_row_splits(values, splits, validate=False)
+
+
 class SentencePieceTokenizer(Tokenizer):
     """A SentencePiece model (unigram or BPE) run with tensorflow_text ops.
 
@@ -812,18 +830,7 @@ class SentencePieceTokenizer(Tokenizer):
         )
 
     def _tokenize_batch(self, texts):
-        values, splits = _sp_ops.sentencepiece_tokenize_op(
-            self._resource.resource_handle,
-            texts,
-            nbest_size=0,
-            alpha=1.0,
-            add_bos=False,
-            add_eos=False,
-            reverse=False,
-            out_type=tf.int32,
-            Tsplits=tf.int64,
-        )
-        return tf.RaggedTensor.from_row_splits(values, splits, validate=False)
+        return sentencepiece_split(self._resource, texts, tf.int32)
 
     def _tokenize_with_offsets_batch(self, texts):
         values, splits, starts, ends = (

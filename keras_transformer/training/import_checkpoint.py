@@ -63,7 +63,8 @@ def import_checkpoint(path, workdir, experiment=None, log=print):
     """
     path = os.path.abspath(path)
     experiment = experiment or Experiment(task=checkpoint_task(path))
-    model_type = huggingface.read_config(path)["model_type"]
+    hf = huggingface.read_config(path)
+    model_type = hf["model_type"]
     task = get_task(experiment)
     whole = task.keeps_whole_checkpoint
     if not whole or model_type not in task.checkpoint_families:
@@ -76,7 +77,8 @@ def import_checkpoint(path, workdir, experiment=None, log=print):
         raise ConfigError(
             f"{workdir} is not empty: import into a new run directory."
         )
-    limit = huggingface.pretrained_config(path).max_length
+    family, _ = huggingface.family_of(hf)
+    limit = family.config(hf).max_length
     if experiment.training.max_length > limit:
         log(f"training.max_length: {limit}, the checkpoint's positions.")
         experiment.training = dataclasses.replace(
