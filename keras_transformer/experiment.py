@@ -263,6 +263,14 @@ class TrainingConfig:
     #: question answering: context tokens between the starts of two
     #: windows over a long context.
     doc_stride: int = setting(64, minimum=1)
+    #: LoRA: the rank of adapters on the projections of the pretrained
+    #: parts, which stay frozen (null: every weight trains).
+    lora_rank: Optional[int] = setting(None, minimum=1)
+    #: the adapters' update is scaled by lora_alpha / lora_rank (null: 1).
+    lora_alpha: Optional[float] = setting(None, above=0.0)
+    #: the projections adapted: "query_value" (the LoRA paper's),
+    #: "attention" (query, key, value, output) or "all" (and feed-forward).
+    lora_targets: Literal["query_value", "attention", "all"] = "query_value"
     seed: int = setting(0, minimum=0)
 
     @property
@@ -584,6 +592,7 @@ def experiment_from_dict(values, stored=False):
         )
     _check_model_section(experiment.model)
     _check_cooldown(experiment.training)
+    _check_lora(experiment)
     # Build once to validate the model fields and their types.
     _check_positions(experiment.model_config(vocab_size=8), experiment.training)
     return experiment
@@ -597,6 +606,23 @@ def _check_positions(model, training):
             f"exist only up to model.max_length. Raise model.max_length to "
             f"{training.max_length} or more (or leave it out: it follows "
             "training.max_length), or lower training.max_length."
+        )
+
+
+def _check_lora(experiment):
+    training = experiment.training
+    if training.lora_rank is None:
+        return
+    if not experiment.model.get("init_from"):
+        raise ConfigError(
+            f"training.lora_rank={training.lora_rank}: LoRA adapts a "
+            "pretrained model, and none is given: set model.init_from to a "
+            "run or a published checkpoint, or remove training.lora_rank."
+        )
+    if training.average_last:
+        raise ConfigError(
+            "training.average_last: checkpoint averaging is not available "
+            "with training.lora_rank; set average_last: 0."
         )
 
 

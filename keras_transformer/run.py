@@ -712,7 +712,8 @@ def load_finished(workdir, compile=True):
     Args:
         workdir: the run directory.
         compile: restore the optimizer and losses too (False for
-            inference and export: smaller and faster).
+            inference and export: smaller and faster; a model trained with
+            LoRA adapters then comes merged, without them).
 
     Returns:
         ``(task, model)``.
@@ -742,7 +743,10 @@ def load_finished(workdir, compile=True):
             fix = "No checkpoint is left to rebuild it: train again."
         raise RunError(f"{err} {fix}") from None
     task = load_task(workdir)
-    return task, task.load_model(model_path, compile=compile)
+    model = task.load_model(model_path, compile=compile)
+    if not compile and getattr(model, "lora", None):
+        model = model.merged()
+    return task, model
 
 
 def load_run(workdir, compile=True):

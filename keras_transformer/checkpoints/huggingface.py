@@ -18,6 +18,7 @@ from keras_transformer.data.byte_pair import BytePairTokenizer
 from keras_transformer.data.marian_tokenizer import MarianTokenizer
 from keras_transformer.data.wordpiece import WordPieceTokenizer
 from keras_transformer.errors import ConfigError
+from keras_transformer.models.parts import find_parts
 
 #: ``model_type`` -> ``(family module, tokenizer class)``.
 FAMILIES = {
@@ -178,24 +179,30 @@ def load_encoder(path, model):
     Raises:
         ConfigError: a missing tensor or a shape that does not fit.
     """
-    hf = read_config(path)
-    family, _ = family_of(hf)
-    values = family.pretrained_values(hf, Tensors(read_safetensors(path)))
+    values = _pretrained_values(path)
     copied = []
-    for part in PRETRAINED_PARTS:
-        layer = _part(model, part)
-        if layer is None or not any(k.startswith(f"{part}/") for k in values):
-            continue
+    for _, layer in find_parts(model, pretrained_parts(path, model, values)):
         assign(layer, values)
         copied.append(layer)
     return copied
 
 
-def _part(model, name):
-    layer = getattr(model, name, None)
-    if layer is None and name in [layer.name for layer in model.layers]:
-        layer = model.get_layer(name)
-    return layer
+def pretrained_parts(path, model, values=None):
+    """The names of the parts of ``model`` that the checkpoint at ``path``
+    fills (``PRETRAINED_PARTS`` that both have)."""
+    if values is None:
+        values = _pretrained_values(path)
+    return [
+        name
+        for name, _ in find_parts(model, PRETRAINED_PARTS)
+        if any(key.startswith(f"{name}/") for key in values)
+    ]
+
+
+def _pretrained_values(path):
+    hf = read_config(path)
+    family, _ = family_of(hf)
+    return family.pretrained_values(hf, Tensors(read_safetensors(path)))
 
 
 __all__ = [
@@ -207,6 +214,7 @@ __all__ = [
     "load_huggingface",
     "load_tokenizer",
     "pretrained_config",
+    "pretrained_parts",
     "read_config",
     "read_safetensors",
 ]

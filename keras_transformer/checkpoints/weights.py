@@ -3,6 +3,7 @@
 import numpy as np
 
 from keras_transformer.errors import ConfigError
+from keras_transformer.models.lora import without_adapters
 
 
 def dense(tensors, name, transpose=True):
@@ -71,21 +72,22 @@ class Tensors(dict):
 
 
 def assign(model, values):
-    """Sets every weight of ``model`` from ``values`` (weight path ->
-    array).
+    """Sets every weight of ``model`` (a model or a part of one; LoRA
+    adapters aside) from ``values`` (weight path -> array).
 
     Raises:
         ConfigError: a weight has no value, or a value's shape differs
             (naming the weight and both shapes).
     """
-    missing = [w.path for w in model.weights if w.path not in values]
+    weights = without_adapters(model)
+    missing = [w.path for w in weights if w.path not in values]
     if missing:
         raise ConfigError(
             f"the checkpoint gives no value for {missing[0]!r} "
             f"({len(missing)} weight(s) in all): the model and the "
             "checkpoint's architecture differ."
         )
-    for weight in model.weights:
+    for weight in weights:
         value = values[weight.path]
         if tuple(value.shape) != tuple(weight.shape):
             raise ConfigError(

@@ -482,7 +482,9 @@ def _compile(fn, jit_compile, backend):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        return tf.function(fn, jit_compile=jit_compile, reduce_retracing=True)
+        return tf.function(
+            fn, jit_compile=jit_compile, reduce_retracing=True, autograph=False
+        )
     if backend == "jax":
         import inspect
 

@@ -228,8 +228,12 @@ class Predictor(tf.Module):
             tf.TensorSpec([None], tf.string, name=input_name)
             for input_name in self._input_names
         ]
-        self._serve_chunk = tf.function(self._serve, input_signature=signature)
-        self.serve = tf.function(self._serve_chunks, input_signature=signature)
+        self._serve_chunk = tf.function(
+            self._serve, input_signature=signature, autograph=False
+        )
+        self.serve = tf.function(
+            self._serve_chunks, input_signature=signature, autograph=False
+        )
 
     def _serve_chunks(self, *columns):
         """``_serve`` on chunks of ``columns``; see the class docstring."""

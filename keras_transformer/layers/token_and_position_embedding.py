@@ -245,9 +245,20 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             return tuple(inputs_shape[:-1]) + (self.vocab_size,)
         return tuple(inputs_shape) + (self.d_model,)
 
-    def compute_output_spec(self, *args, **kwargs):
-        # Trace `call`, whose output depends on `reverse`.
-        return keras.Operation.compute_output_spec(self, *args, **kwargs)
+    def compute_output_spec(
+        self,
+        inputs,
+        segment_ids=None,
+        start_index=0,
+        reverse=False,
+        training=None,
+    ):
+        # From the shapes, not by tracing `call`: under JAX a traced slice of
+        # the learned position table cannot be checked against a symbolic
+        # length. Tied logits come in the dtype of the states.
+        shape = self.compute_output_shape(inputs.shape, reverse=reverse)
+        dtype = inputs.dtype if reverse else self.compute_dtype
+        return keras.KerasTensor(shape, dtype=dtype)
 
     def get_config(self):
         config = super().get_config()

@@ -1,4 +1,5 @@
-"""Builders of the parts every model shares: embeddings, stacks, logits."""
+"""Builders of the parts every model shares (embeddings, stacks, logits),
+and their look-up by name."""
 
 import keras
 
@@ -87,3 +88,17 @@ def output_logits(states, embedding, projection, name="logits", bias=None):
         logits = bias(logits)
     # Float32 logits under mixed precision; the padding mask rides along.
     return keras.layers.Activation("linear", dtype="float32", name=name)(logits)
+
+
+def find_parts(model, names):
+    """``[(name, layer)]``: the parts of ``model`` named by ``names``
+    (attributes such as ``encoder``, or layer names such as ``pooler``)
+    that it has, in the order of ``names``."""
+    found = []
+    for name in names:
+        layer = getattr(model, name, None)
+        if layer is None and name in [layer.name for layer in model.layers]:
+            layer = model.get_layer(name)
+        if isinstance(layer, keras.layers.Layer):
+            found.append((name, layer))
+    return found

@@ -11,6 +11,7 @@ To add an application: subclass ``Task``, implement the methods marked
 ``tasks/registry.py``). The README's "Tasks" section has a walk-through.
 """
 
+import math
 import os
 import time
 
@@ -26,6 +27,7 @@ from keras_transformer.data.tokenizer import (
 )
 from keras_transformer.errors import ConfigError, DataError, RunError
 from keras_transformer.models import TransformerConfig
+from keras_transformer.models.lora import without_adapters
 from keras_transformer.training.losses import (
     MaskedSparseCategoricalCrossentropy,
 )
@@ -47,9 +49,25 @@ ENCODER_SHAPE_FIELDS = (
 # checkpoint (the checkpoint fixes every other one).
 TUNABLE_FIELDS = ("dropout", "attention_dropout")
 
+#: The parts ``model.init_from`` copies from a pretrained run.
+RUN_PARTS = ("embedding", "encoder")
+
 
 def _is_empty(dataset):
     return next(iter(dataset.take(1)), None) is None
+
+
+def _set_weights(variables, values):
+    """``Layer.set_weights`` for a list of variables."""
+    if len(variables) != len(values):
+        raise ValueError(f"{len(values)} arrays for {len(variables)} weights")
+    for variable, value in zip(variables, values):
+        if tuple(variable.shape) != tuple(value.shape):
+            raise ValueError(
+                f"{variable.path} is {tuple(variable.shape)}, the run's "
+                f"{tuple(value.shape)}"
+            )
+        variable.assign(value)
 
 
 def _load_tokenizer(directory, setting):
@@ -585,15 +603,50 @@ class Task:
             parts = huggingface.load_encoder(source_run, model)
         else:
             parts = self._copy_encoder(source_run, model)
-        counts = sum(w.size for part in parts for w in part.get_weights())
+        weights = {part.name: without_adapters(part) for part in parts}
+        counts = sum(math.prod(w.shape) for ws in weights.values() for w in ws)
         loaded = {id(w) for part in parts for w in part.weights}
         new = sorted(
             {w.path.split("/")[0] for w in model.weights if id(w) not in loaded}
         )
-        copied = ", ".join(f"{p.name} ({len(p.weights)} arrays)" for p in parts)
+        copied = ", ".join(
+            f"{name} ({len(ws)} arrays)" for name, ws in weights.items()
+        )
         log(
             f"Initialised from {source_run}: {copied}, {counts:,} "
             f"parameters; new: {', '.join(new) or 'none'}."
+        )
+
+    def pretrained_parts(self, model):
+        """The names of the parts of ``model`` that ``model.init_from``
+        fills (none without it)."""
+        if self.checkpoint:
+            return huggingface.pretrained_parts(self.checkpoint, model)
+        return list(RUN_PARTS) if self.init_from else []
+
+    def enable_lora(self, model, log=print):
+        """With ``training.lora_rank``, freezes the pretrained parts of
+        ``model`` and adapts their projections (``TransformerModel.
+        enable_lora``); the task's new layers train in full."""
+        training = self.experiment.training
+        if training.lora_rank is None:
+            return
+        parts = self.pretrained_parts(model)
+        model.enable_lora(
+            training.lora_rank,
+            training.lora_alpha,
+            training.lora_targets,
+            parts=parts,
+        )
+        trainable = sum(
+            math.prod(variable.shape) for variable in model.trainable_variables
+        )
+        total = model.count_params()
+        log(
+            f"LoRA: rank {training.lora_rank} on the "
+            f"{training.lora_targets} projections of {', '.join(parts)} "
+            f"(frozen); {trainable:,} of {total:,} parameters train "
+            f"({100 * trainable / total:.2f}%)."
         )
 
     def _copy_encoder(self, source_run, model):
@@ -601,7 +654,7 @@ class Task:
         returns the layers copied."""
         pretrained = run.load_run(source_run, compile=False)[1]
         copied = []
-        for part in ("embedding", "encoder"):
+        for part in RUN_PARTS:
             ours = getattr(model, part, None)
             theirs = getattr(pretrained, part, None)
             if ours is None or theirs is None:
@@ -612,7 +665,7 @@ class Task:
                 )
             weights = theirs.get_weights()
             try:
-                ours.set_weights(weights)
+                _set_weights(without_adapters(ours), weights)
             except ValueError as err:
                 raise ConfigError(
                     f"model.init_from={source_run!r}: its {part} does not "

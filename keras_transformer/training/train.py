@@ -381,6 +381,7 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
     planned = dataclasses.replace(config, steps=plan.steps) if plan else config
     with strategy.scope():
         model = task.build_model()
+        task.enable_lora(model)
         compile_model(model, task, jit_compile, steps=planned.steps)
     print(
         f"{experiment.task}: {model.count_params():,} parameters "

@@ -10,83 +10,14 @@ from keras_transformer.inference.decoding import (
     greedy_decode,
     suppress_special,
 )
-from keras_transformer.models import (
-    Classifier,
-    LanguageModel,
-    MaskedLanguageModel,
-    QuestionAnswerer,
-    TextEncoder,
-    TokenClassifier,
-    Transformer,
-    TransformerConfig,
-)
 from keras_transformer.special_tokens import BOS_ID, PAD_ID
+from tests.models.model_kinds import MODELS, build
 
-VOCAB = 64
 # Measured on these random models (seed 0): errors up to 1.7% of the
 # largest output (the question answerer's under 0.01%), argmax agreement
 # 95.8% (copy-source) to 100%.
 MAX_RELATIVE_ERROR = 0.05
 MIN_AGREEMENT = 0.9
-
-
-def _config(**changes):
-    values = dict(
-        vocab_size=VOCAB,
-        num_layers=1,
-        d_model=32,
-        num_heads=4,
-        ff_dim=64,
-        dropout=0.0,
-        max_length=32,
-    )
-    values.update(changes)
-    return TransformerConfig(**values)
-
-
-def _tokens(shape, seed):
-    tokens = np.random.default_rng(seed).integers(4, VOCAB, shape)
-    tokens[1, -3:] = PAD_ID  # a padded row
-    return tokens.astype("int32")
-
-
-SEQ2SEQ = {"source_tokens": _tokens((3, 9), 1), "target_tokens": None}
-SEQ2SEQ["target_tokens"] = np.concatenate(
-    [np.full((3, 1), BOS_ID, "int32"), _tokens((3, 7), 2)], axis=1
-)
-ENCODER = {"tokens": _tokens((3, 10), 3)}
-
-MODELS = {
-    "transformer_tied": (lambda: Transformer(_config()), SEQ2SEQ),
-    "transformer_untied": (
-        lambda: Transformer(
-            _config(target_vocab_size=48, tie_embeddings=False)
-        ),
-        {**SEQ2SEQ, "target_tokens": SEQ2SEQ["target_tokens"] % 48},
-    ),
-    "transformer_copy": (
-        lambda: Transformer(_config(copy_source=True, output_bias=True)),
-        SEQ2SEQ,
-    ),
-    "language_model": (
-        lambda: LanguageModel(_config(norm_first=True, position="learned")),
-        ENCODER,
-    ),
-    "classifier": (lambda: Classifier(_config(), 3), ENCODER),
-    "masked_lm": (
-        lambda: MaskedLanguageModel(_config(output_bias=True)),
-        ENCODER,
-    ),
-    "token_classifier": (lambda: TokenClassifier(_config(), 5), ENCODER),
-    "question_answerer": (lambda: QuestionAnswerer(_config()), ENCODER),
-    "text_encoder": (lambda: TextEncoder(_config()), ENCODER),
-}
-
-
-def _build(name):
-    keras.utils.set_random_seed(0)
-    build, inputs = MODELS[name]
-    return build(), inputs
 
 
 _QUANTIZED = {}
@@ -96,7 +27,7 @@ def _quantized(name):
     """``(model, inputs, float outputs, float logits kernel or None)``:
     the model of ``name`` quantized, built once for the module's tests."""
     if name not in _QUANTIZED:
-        model, inputs = _build(name)
+        model, inputs = build(name)
         embedding = getattr(model, "target_embedding", None)
         kernel = None if embedding is None else embedding.logits_kernel()
         before = np.array(model(inputs))
@@ -155,7 +86,7 @@ def test_the_cached_decode_of_an_int8_model_equals_its_full_pass(name):
 
 
 def test_refusals_are_one_line():
-    model, _ = _build("classifier")
+    model, _ = build("classifier")
     with pytest.raises(ValueError, match="mode 'int4' is not supported"):
         model.quantize("int4")
     with pytest.raises(ValueError, match="filters not supported"):

@@ -13,10 +13,11 @@ from safetensors.numpy import load_file
 
 from keras_transformer import run
 from keras_transformer.checkpoints.huggingface import load_tokenizer
-from keras_transformer.errors import ConfigError
+from keras_transformer.errors import ConfigError, TrainingInterrupted
 from keras_transformer.experiment import experiment_from_dict
 from keras_transformer.run import load_finished
 from keras_transformer.tasks.base import Task
+from keras_transformer.training.checkpoint import Checkpointer
 from keras_transformer.training.train import train_and_evaluate
 from tests.export.test_saved_model import _serve_in_fresh_process
 from tests.generated import conll_text, entity_sentences
@@ -315,3 +316,60 @@ def test_translation_fine_tunes_a_marian_checkpoint(tmp_path, monkeypatch):
     assert metrics["steps"] == 3 and "bleu" in metrics
     task = run.load_task(workdir)
     assert type(task.tokenizers[1]).__name__ == "MarianTokenizer"
+
+
+def test_a_lora_run_keeps_the_checkpoint_frozen_and_resumes_its_adapters(
+    tmp_path, monkeypatch, capsys
+):
+    """Stopped after its first checkpoint, the rerun resumes the adapters
+    (with Keras alone they would come back as zeros, and stay so); the
+    frozen encoder stays the checkpoint's; inference gets the merged
+    model."""
+    workdir = str(tmp_path / "run")
+    experiment = _classification(
+        tmp_path, lora_rank=2, steps=4, steps_per_epoch=2
+    )
+    save = Checkpointer.on_epoch_end
+
+    def stop_after_the_first(self, epoch, logs=None):
+        save(self, epoch, logs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Checkpointer, "on_epoch_end", stop_after_the_first)
+    with pytest.raises(TrainingInterrupted):
+        train_and_evaluate(experiment, workdir, verbose=0)
+    assert (
+        "LoRA: rank 2 on the query_value projections of embedding, encoder "
+        "(frozen); " in capsys.readouterr().out
+    )
+    backup = run.path(workdir, run.BACKUP_DIR)
+    (checkpoint,) = os.listdir(backup)
+    halfway = run.load_model(os.path.join(backup, checkpoint))
+    monkeypatch.setattr(Checkpointer, "on_epoch_end", save)
+    metrics = train_and_evaluate(experiment, workdir, verbose=0)
+    assert "(step 2); training to step 4" in capsys.readouterr().out
+    assert metrics["steps"] == 4
+    _, model = load_finished(workdir)
+    assert model.lora["rank"] == 2 and model.lora["parts"] == [
+        "embedding",
+        "encoder",
+    ]
+    tensors = load_file(os.path.join(CHECKPOINT, "model.safetensors"))
+    query = "encoder/layer_0/self_attention/query/"
+    weights = {w.path: np.array(w) for w in model.weights}
+    np.testing.assert_array_equal(
+        weights[query + "kernel"],
+        tensors["encoder.layer.0.attention.self.query.weight"].T.reshape(
+            16, 4, 4
+        ),
+    )
+    then = {w.path: np.array(w) for w in halfway.weights}
+    for name in ("lora_kernel_a", "lora_kernel_b"):
+        moved = np.abs(weights[query + name] - then[query + name]).max()
+        assert np.abs(then[query + name]).max() > 0 and moved > 0
+    task, merged = load_finished(workdir, compile=False)
+    assert merged.lora is None
+    batch = next(iter(task.make_dataset(task.load_splits()["test"], False)))
+    np.testing.assert_allclose(
+        np.array(merged(batch[0])), np.array(model(batch[0])), atol=1e-5
+    )

@@ -165,7 +165,9 @@ def test_an_interrupted_budget_run_resumes_with_its_plan(
     """The plan (capped at 80 steps) survives the interruption; the rerun
     resumes from the checkpoint, keeps the schedule, and spends only the
     rest of the budget. The budget is ample, so that a loaded machine still
-    plans the cap."""
+    plans the cap, and the probe is its 10 steps (not 3% of the budget,
+    which would run all 80)."""
+    monkeypatch.setattr(time_budget, "PROBE_SHARE", 0.0)
     workdir = str(tmp_path / "run")
     budget = 600
     experiment = _experiment(f"{budget}s", 80)
