@@ -6,6 +6,10 @@ example falls into the bucket of its own length, examples whose sides share
 buckets are batched together, and each side is padded to its bucket's fixed
 length, so XLA compiles one program per bucket combination instead of one
 per batch, and a short target is not padded to a long source's length.
+
+The encoding functions are TensorFlow ops throughout, so ``Dataset.map``
+traces them as they are (``do_not_convert``): AutoGraph would otherwise
+rewrite the tokenizers' source each time a pipeline is built.
 """
 
 import tensorflow as tf
@@ -84,6 +88,7 @@ def encode_translation(
     if truncate_source is None:
         truncate_source = truncate
 
+    @tf.autograph.experimental.do_not_convert
     def encode(source, target):
         if source_text is not None:
             source = source_text(source)
@@ -122,6 +127,7 @@ def encode_classification(
     is EOS, kept by the truncation (BERT's ``[CLS] text [SEP]``).
     """
 
+    @tf.autograph.experimental.do_not_convert
     def encode(text, label):
         ids = tokenizer.tokenize(text, add_bos=add_bos, add_eos=add_eos)
         ids = tf.cast(_truncate(ids, max_length, keep_last=add_eos), tf.int32)
@@ -155,6 +161,7 @@ def encode_sentences(dataset, tokenizer, max_length):
     """Maps strings to BOS + pieces + EOS ids, at most ``max_length``
     (longer ones keep their first ``max_length - 1`` tokens and EOS)."""
 
+    @tf.autograph.experimental.do_not_convert
     def encode(text):
         ids = tokenizer.tokenize(text, add_bos=True, add_eos=True)
         return tf.cast(_truncate(ids, max_length, keep_last=True), tf.int32)
