@@ -145,7 +145,15 @@ def _measure(args, name, mode):
     command += ["--worker", worker, "--mode", mode]
     for option in ("batch", "length", "steps", "warmup"):
         command += [f"--{option}", str(getattr(args, option))]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **environment)
+    # TensorFlow sizes its pool by the machine's cores, torch (above) by
+    # the cores this process may use: both get the latter.
+    cores = str(len(os.sched_getaffinity(0)))
+    env = dict(
+        os.environ,
+        TF_CPP_MIN_LOG_LEVEL="3",
+        TF_NUM_INTRAOP_THREADS=cores,
+        **environment,
+    )
     result = subprocess.run(
         command, capture_output=True, text=True, env=env, check=False
     )
