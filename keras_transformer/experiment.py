@@ -257,6 +257,10 @@ class TrainingConfig:
         "auto", "one_device", "mirrored", "multi_worker", "tpu"
     ] = "auto"
     tpu: Optional[str] = None
+    #: under JAX: the devices each copy of the model is sharded over
+    #: (attention heads and feed-forward units split); the batch is split
+    #: over the rest. 1: data parallel over every device.
+    model_parallel: int = setting(1, minimum=1)
     #: classification: "mean" (masked), "first" (a BOS class token) or
     #: "pooler" (BERT's: the first token through a dense tanh layer).
     pooling: Literal["mean", "first", "pooler"] = "mean"

@@ -23,8 +23,12 @@ def _cli(*args, stdin=None):
     )
 
 
+def _stdin(monkeypatch, text):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text)))
+
+
 def test_translate_arguments_stdin_strategies_and_attention(
-    translation_run, tmp_path
+    translation_run, tmp_path, capsys, monkeypatch
 ):
     from keras_transformer.run import load_finished
 
@@ -33,50 +37,47 @@ def test_translate_arguments_stdin_strategies_and_attention(
     expected = task.predictor(model).translate(texts)
 
     picture = tmp_path / "attention.png"
-    result = _cli(
+    code, out, err = _main(
+        capsys,
         "translate",
         "--workdir",
         translation_run,
         *texts,
         "--attention",
-        str(picture),
+        picture,
     )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[:2] == expected
+    assert code == 0, err
+    assert out.splitlines()[:2] == expected
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     # stdin, greedy with scores; sampling with a seed is reproducible.
-    result = _cli(
+    _stdin(monkeypatch, b"abc def\nx y z\n")
+    code, out, err = _main(
+        capsys,
         "translate",
         "--workdir",
         translation_run,
         "--decode",
         "greedy",
         "--scores",
-        stdin="abc def\nx y z\n",
     )
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    assert code == 0, err
+    lines = out.splitlines()
     assert len(lines) == 2 and all("\t" in line for line in lines)
     assert all(float(line.split("\t")[0]) <= 0 for line in lines)
-    sampled = _cli(
-        "translate",
-        "--workdir",
-        translation_run,
-        "--decode",
-        "sampling",
-        "--temperature",
-        "1.5",
-        "--seed",
-        "3",
-        *texts,
-    )
-    assert sampled.returncode == 0, sampled.stderr
-    assert sampled.stdout.count("\n") == 2
+    sampling = ["--decode", "sampling", "--temperature", "1.5", "--seed", "3"]
+    sampled = [
+        _main(
+            capsys, "translate", "--workdir", translation_run, *sampling, *texts
+        )
+        for _ in range(2)
+    ]
+    assert sampled[0][0] == 0, sampled[0][2]
+    assert sampled[0][1].count("\n") == 2 and sampled[0] == sampled[1]
 
 
 def test_evaluate_keeps_every_result_and_prints_one_line(
-    translation_run, tmp_path
+    translation_run, tmp_path, capsys
 ):
     import csv
     import json
@@ -84,11 +85,11 @@ def test_evaluate_keeps_every_result_and_prints_one_line(
     metrics_before = open(os.path.join(translation_run, "metrics.json")).read()
     results = {}
     for decode in ("greedy", "beam"):
-        result = _cli(
-            "evaluate", "--workdir", translation_run, "--decode", decode
+        code, out, err = _main(
+            capsys, "evaluate", "--workdir", translation_run, "--decode", decode
         )
-        assert result.returncode == 0, result.stderr
-        summary = result.stdout.strip().splitlines()[-1]
+        assert code == 0, err
+        summary = out.strip().splitlines()[-1]
         assert summary.startswith("test, ") and "bleu " in summary
         results[decode] = summary
     assert "test, greedy: bleu" in results["greedy"]
@@ -113,16 +114,18 @@ def test_evaluate_keeps_every_result_and_prints_one_line(
         metrics_before
     )
 
+    # The console command itself (python -m keras_transformer): a missing
+    # run is one line, no traceback.
     missing = _cli("translate", "--workdir", str(tmp_path / "nothing"), "a")
     assert missing.returncode == 1
     assert "holds no" in missing.stderr
     assert "Traceback" not in missing.stderr
-    result = _cli(
-        "translate", "--workdir", translation_run, "--beam-size", "0", "a"
-    )
     # An argument error, before anything is loaded.
-    assert result.returncode == 2 and "beam_size must be" in result.stderr
-    assert "Traceback" not in result.stderr
+    beam = ["--beam-size", "0"]
+    with pytest.raises(SystemExit) as raised:
+        _main(capsys, "translate", "--workdir", translation_run, *beam, "a")
+    err = capsys.readouterr().err
+    assert raised.value.code == 2 and "beam_size must be" in err
 
 
 # ------------------------------------------------- one-line errors, in-process

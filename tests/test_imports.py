@@ -2,8 +2,9 @@
 
 ``bench/training.py --backend jax`` (and anyone training on JAX) needs only
 ``keras`` and ``jax`` from ``keras_transformer.layers``, ``.models`` and
-``.training``: a subprocess makes ``import tensorflow`` fail, then imports
-the package, builds a tiny Transformer and trains one step.
+``.training`` (with ``bench/jax_devices.py``, ``.training.jax_devices``): a
+subprocess makes ``import tensorflow`` fail, then imports the package,
+builds a tiny Transformer and trains one step.
 """
 
 import importlib.util
@@ -32,6 +33,7 @@ SCRIPT = textwrap.dedent(
         MaskedSparseCategoricalCrossentropy,
         TransformerSchedule,
     )
+    from keras_transformer.training.jax_devices import JaxDevices
 
     assert keras.backend.backend() == "jax", keras.backend.backend()
     for name in ("Transformer", "TransformerSchedule",
@@ -43,18 +45,21 @@ SCRIPT = textwrap.dedent(
     config = TransformerConfig.small(
         vocab_size=50, num_layers=1, d_model=16, num_heads=2, ff_dim=32
     )
-    model = build_transformer(config)
-    model.compile(
-        optimizer=keras.optimizers.Adam(TransformerSchedule(16, 10)),
-        loss=MaskedSparseCategoricalCrossentropy(label_smoothing=0.1),
-    )
-    rng = np.random.default_rng(0)
-    x = {
-        "source_tokens": rng.integers(1, 50, (2, 5)).astype("int32"),
-        "target_tokens": rng.integers(1, 50, (2, 4)).astype("int32"),
-    }
-    y = rng.integers(1, 50, (2, 4)).astype("int32")
-    loss = float(model.train_on_batch(x, y))
+    import jax
+
+    with JaxDevices(jax.devices()).scope():  # as bench/jax_devices.py does
+        model = build_transformer(config)
+        model.compile(
+            optimizer=keras.optimizers.Adam(TransformerSchedule(16, 10)),
+            loss=MaskedSparseCategoricalCrossentropy(label_smoothing=0.1),
+        )
+        rng = np.random.default_rng(0)
+        x = {
+            "source_tokens": rng.integers(1, 50, (2, 5)).astype("int32"),
+            "target_tokens": rng.integers(1, 50, (2, 4)).astype("int32"),
+        }
+        y = rng.integers(1, 50, (2, 4)).astype("int32")
+        loss = float(model.train_on_batch(x, y))
     assert np.isfinite(loss), loss
     assert sys.modules.get("tensorflow") is None
     print("OK", keras_transformer.__version__)

@@ -1,10 +1,11 @@
-"""The JAX backend end to end: training (stopped and resumed) on the command
-line under ``KERAS_BACKEND=jax``, then evaluation and export of that run
-under TensorFlow; the layer and decoding tests under JAX; the one-line
-errors for what only TensorFlow does.
+"""The JAX backend end to end: training sharded over two devices (stopped
+and resumed) on the command line under ``KERAS_BACKEND=jax``, then
+evaluation and export of that run under TensorFlow; the layer, decoding
+and multi-device tests under JAX; the one-line errors for what only
+TensorFlow does.
 
-The JAX processes are subprocesses (a process has one Keras backend); the
-test process itself runs TensorFlow.
+The JAX processes are subprocesses (a process has one Keras backend) with
+two CPU devices; the test process itself runs TensorFlow.
 """
 
 import copy
@@ -34,6 +35,9 @@ from tests.test_faults import (
 
 pytestmark = pytest.mark.slow
 
+# The JAX devices of the JAX processes.
+DEVICES = 2
+
 # Stops training (like Ctrl-C) right after the first checkpoint is written.
 STOP_AFTER_FIRST_CHECKPOINT = """
 from keras_transformer.training.checkpoint import Checkpointer
@@ -59,13 +63,17 @@ RUN_LAYOUT = sorted(
 )
 
 
-def _quick_compiles():
-    """XLA_FLAGS for the JAX processes: the same XLA programs, compiled
-    without LLVM's optimisation passes. On a CPU these processes spend most
-    of their time compiling (hundreds of small programs, each run a few
+def _xla_flags():
+    """XLA_FLAGS for the JAX processes: two CPU devices, as on a machine
+    with two accelerators, and the same XLA programs compiled without
+    LLVM's optimisation passes. On a CPU these processes spend most of
+    their time compiling (hundreds of small programs, each run a few
     times); this takes about a quarter off."""
     flags = os.environ.get("XLA_FLAGS", "")
-    return f"{flags} --xla_backend_optimization_level=0".strip()
+    return (
+        f"{flags} --xla_force_host_platform_device_count={DEVICES} "
+        "--xla_backend_optimization_level=0"
+    ).strip()
 
 
 def _jax_environment(tmp_path):
@@ -75,7 +83,7 @@ def _jax_environment(tmp_path):
         "KERAS_BACKEND": "jax",
         "JAX_COMPILATION_CACHE_DIR": str(tmp_path / "jax-cache"),
         "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
-        "XLA_FLAGS": _quick_compiles(),
+        "XLA_FLAGS": _xla_flags(),
     }
 
 
@@ -94,12 +102,16 @@ def _serve(path, texts):
     return translations, outputs["score"].numpy()
 
 
-def test_a_run_trained_under_jax_resumes_evaluates_and_exports(tmp_path):
+def test_a_model_parallel_run_under_jax_resumes_evaluates_and_exports(
+    tmp_path,
+):
     from keras_transformer.export import export_run
     from keras_transformer.training.train import evaluate
 
     values = copy.deepcopy(CONFIG)
     values["evaluation"]["show_examples"] = values["evaluation"]["max_examples"]
+    # The heads and feed-forward units split over the two devices.
+    values["training"]["model_parallel"] = DEVICES
     config = tmp_path / "tiny.yaml"
     config.write_text(yaml.safe_dump(values))
     workdir = str(tmp_path / "run")
@@ -116,7 +128,11 @@ def test_a_run_trained_under_jax_resumes_evaluates_and_exports(tmp_path):
     )
     line = assert_one_line(stopped, returncode=130, prefix="interrupted:")
     assert f"resume from step {EPOCH}" in line
-    assert "XLA on, 1 replica(s)" in stopped.stdout  # JAX compiles always
+    # JAX compiles always; the batch is whole on both devices.
+    assert (
+        "XLA on, 1 replica(s) (2 cpu devices, the model sharded over 2)."
+        in stopped.stdout
+    )
     # Training batches take a bounded number of shapes.
     bound = re.search(
         r"XLA: training batches take (\d+) batch shapes", stopped.stdout
@@ -177,13 +193,15 @@ def test_a_run_trained_under_jax_resumes_evaluates_and_exports(tmp_path):
 
 # ------------------------------------------- layer and decoding tests, JAX
 
-# Existing tests that also run under JAX (about a minute on 2 CPU cores).
+# Existing tests that also run under JAX, and the tests of training over
+# several JAX devices (about 1.5 minutes on 2 CPU cores).
 JAX_SUBSET = (
     "tests/layers/test_attention.py",
     "tests/layers/test_multi_head_attention.py",
     "tests/layers/test_pointer_generator.py",
     "tests/inference/test_decoding.py",
     "tests/models/test_training_step.py",
+    "tests/training/jax_devices_cases.py",
 )
 # Tests of JAX_SUBSET left out (by name, with ``-k``), and why.
 NOT_UNDER_JAX = (
@@ -216,7 +234,7 @@ sys.exit(pytest.main(sys.argv[1:]))
 """
 
 
-def test_layer_and_decoding_tests_pass_under_jax(tmp_path):
+def test_layer_decoding_and_device_tests_pass_under_jax(tmp_path):
     selection = " and ".join(f"not {name}" for name in NOT_UNDER_JAX)
     result = subprocess.run(
         [sys.executable, "-c", RUN_UNDER_JAX, "-q", "-p", "no:cacheprovider"]
@@ -229,7 +247,7 @@ def test_layer_and_decoding_tests_pass_under_jax(tmp_path):
             os.environ,
             KERAS_BACKEND="jax",
             TF_CPP_MIN_LOG_LEVEL="3",
-            XLA_FLAGS=_quick_compiles(),
+            XLA_FLAGS=_xla_flags(),
         ),
     )
     summary = result.stdout.strip().splitlines()[-1] if result.stdout else ""
@@ -253,7 +271,7 @@ def as_if_jax(monkeypatch):
     "strategy, tpu, setting",
     [
         ("mirrored", None, "training.strategy: mirrored"),
-        ("one_device", None, "training.strategy: one_device"),
+        ("multi_worker", None, "training.strategy: multi_worker"),
         ("auto", "local", "training.tpu: 'local'"),
     ],
 )
@@ -268,6 +286,37 @@ def test_tf_distribute_settings_are_refused_under_jax(
     assert message.startswith(setting) and "\n" not in message
     assert "training.strategy: auto" in message
     assert "KERAS_BACKEND=tensorflow" in message
+
+
+def test_model_parallel_settings_that_cannot_work_are_refused(as_if_jax):
+    from keras_transformer.training import distribute, jax_devices
+
+    refusals = [
+        (
+            lambda: distribute.get_strategy("one_device", model_parallel=2),
+            "training.model_parallel=2 shards the model over several "
+            "devices, and training.strategy: one_device gives one",
+        ),
+        (
+            lambda: jax_devices.JaxDevices(["d0", "d1", "d2"], 2),
+            "training.model_parallel=2 does not divide the 3 JAX device(s)",
+        ),
+    ]
+    for refused, start in refusals:
+        with pytest.raises(ConfigError) as raised:
+            refused()
+        message = str(raised.value)
+        assert message.startswith(start) and "\n" not in message, message
+
+
+def test_model_parallel_is_refused_under_tensorflow(tmp_path, capsys):
+    code, _, err = _main(capsys, *_train(tmp_path, "training.model_parallel=2"))
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert err.startswith(
+        "error: training.model_parallel=2 shards the model with "
+        "keras.distribution, which runs under KERAS_BACKEND=jax"
+    )
+    assert not os.path.exists(tmp_path / "w")  # refused before any work
 
 
 def test_under_jax_the_command_line_names_the_fix(as_if_jax, tmp_path, capsys):

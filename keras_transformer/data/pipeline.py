@@ -239,6 +239,7 @@ def batch_by_tokens(
     min_batch_size=1,
     max_batch_size=None,
     shapes=None,
+    batch_multiple=1,
 ):
     """Groups examples of similar length into batches of ~``batch_tokens``.
 
@@ -262,6 +263,9 @@ def batch_by_tokens(
         shapes: a ``data.batch_shapes.BatchShapes`` that maps every bucket
             combination to one of a few (under XLA, each shape compiles
             once); None: every combination is its own shape.
+        batch_multiple: every batch size is rounded down to a multiple of
+            this (at least one multiple), so that a batch splits evenly
+            over devices.
 
     Returns:
         A batched dataset, padded with ``PAD_ID``.
@@ -274,6 +278,9 @@ def batch_by_tokens(
     sizes = [max(min_batch_size, batch_tokens // length) for length in lengths]
     if max_batch_size:
         sizes = [min(size, max_batch_size) for size in sizes]
+    sizes = [
+        max(batch_multiple, size - size % batch_multiple) for size in sizes
+    ]
     specs = tf.nest.flatten(dataset.element_spec)
     buckets = BucketKeys(dataset.element_spec, max_length)
     bucket_sizes = tf.constant(sizes, tf.int64)

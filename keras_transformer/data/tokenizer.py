@@ -664,20 +664,24 @@ class _SentencePieceResource(tf.saved_model.experimental.TrackableResource):
         )
 
 
+# How the SentencePiece ops split: the best segmentation (no sampling), no
+# BOS/EOS added by the op, int64 row splits.
+_SPLIT_OPTIONS = dict(
+    nbest_size=0,
+    alpha=1.0,
+    add_bos=False,
+    add_eos=False,
+    reverse=False,
+    Tsplits=tf.int64,
+)
+
+
 def sentencepiece_split(resource, texts, out_type):
     """[N] ``texts`` split by a ``_SentencePieceResource``'s model: a
     ragged [N, None] batch of ids (``out_type=tf.int32``) or of pieces
     (``tf.string``), no BOS/EOS, row splits int64."""
     values, splits = _sp_ops.sentencepiece_tokenize_op(
-        resource.resource_handle,
-        texts,
-        nbest_size=0,
-        alpha=1.0,
-        add_bos=False,
-        add_eos=False,
-        reverse=False,
-        out_type=out_type,
-        Tsplits=tf.int64,
+        resource.resource_handle, texts, out_type=out_type, **_SPLIT_OPTIONS
     )
     return tf.RaggedTensor.from_row_splits(values, splits, validate=False)
 
@@ -837,13 +841,8 @@ class SentencePieceTokenizer(Tokenizer):
             _sp_ops.sentencepiece_tokenize_with_offsets_op(
                 self._resource.resource_handle,
                 texts,
-                nbest_size=0,
-                alpha=1.0,
-                add_bos=False,
-                add_eos=False,
-                reverse=False,
                 out_type=tf.int32,
-                Tsplits=tf.int64,
+                **_SPLIT_OPTIONS,
             )
         )
         return tuple(

@@ -173,15 +173,6 @@ def merged_weights(model):
     return values
 
 
-def adapter_arrays(model):
-    """``{variable path: array}`` of every adapter (A and B) of ``model``."""
-    return {
-        variable.path: keras.ops.convert_to_numpy(variable)
-        for layer in adapted_layers(model)
-        for variable in (layer.lora_kernel_a, layer.lora_kernel_b)
-    }
-
-
 class LoraState(keras.layers.Layer):
     """Saves and restores the unmerged state of an adapted model.
 
@@ -248,7 +239,6 @@ __all__ = [
     "LORA_TARGETS",
     "LoraState",
     "adapted_layers",
-    "adapter_arrays",
     "check_lora",
     "enable_lora",
     "merged_kernel",

@@ -332,10 +332,15 @@ class Task:
     max_shapes = None
     #: The ``BatchShapes`` chosen for ``max_shapes`` (once per run).
     _shapes = None
+    #: What training batch sizes divide by: ``train`` sets it to the
+    #: replicas of a JAX run over several devices (each takes an equal
+    #: share of a batch).
+    batch_multiple = 1
 
     def batch(self, dataset, training):
         """Batches encoded examples: by token count, bucketed by length;
-        training batches take at most ``max_shapes`` shapes."""
+        training batches take at most ``max_shapes`` shapes, and sizes
+        that divide by ``batch_multiple``."""
         config = self.experiment.training
         return pipeline.batch_by_tokens(
             dataset,
@@ -344,6 +349,7 @@ class Task:
             drop_remainder=training,
             max_batch_size=self.max_batch_size,
             shapes=self._training_shapes(dataset) if training else None,
+            batch_multiple=self.batch_multiple if training else 1,
         )
 
     def _training_shapes(self, dataset):

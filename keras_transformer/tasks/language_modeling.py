@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from keras_transformer.data import datasets, pipeline, sources
+from keras_transformer.errors import ConfigError
 from keras_transformer.inference.text_generator import TextGenerator
 from keras_transformer.models import LanguageModel
 from keras_transformer.tasks.base import Task
@@ -55,9 +56,14 @@ class LanguageModelingTask(Task):
         )
 
     def batch(self, dataset, training):
-        return dataset.batch(
-            self.experiment.training.batch_size, drop_remainder=training
-        )
+        size = self.experiment.training.batch_size
+        if training and size % self.batch_multiple:
+            raise ConfigError(
+                f"training.batch_size={size} does not split evenly over the "
+                f"{self.batch_multiple} devices that share each batch: "
+                f"choose a multiple of {self.batch_multiple}."
+            )
+        return dataset.batch(size, drop_remainder=training)
 
     def empty_training_message(self, max_length):
         return (

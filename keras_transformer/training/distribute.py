@@ -1,8 +1,9 @@
 """Choosing a tf.distribute strategy, mixed precision and XLA per device.
 
-Under the JAX backend there is no ``tf.distribute``: training runs on JAX's
-default device (``DefaultDevice``), XLA is always on, and TensorFlow, which
-only feeds the data, is kept off the accelerators.
+Under the JAX backend there is no ``tf.distribute``: training runs on every
+JAX device through ``keras.distribution`` (``jax_devices``), XLA is always
+on, and TensorFlow, which only feeds the data, is kept off the
+accelerators.
 """
 
 import contextlib
@@ -14,47 +15,48 @@ import tensorflow as tf
 
 from keras_transformer import backend
 from keras_transformer.errors import ConfigError
+from keras_transformer.training.jax_devices import JaxDevices
 
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
 
 
-class DefaultDevice:
-    """The strategy of a JAX run: one process on JAX's default device.
-
-    It has what training reads from a ``tf.distribute.Strategy``: a
-    ``scope()`` (which does nothing), ``num_replicas_in_sync`` (1) and no
-    ``cluster_resolver`` (the process is the chief).
-    """
-
-    num_replicas_in_sync = 1
-    cluster_resolver = None
-
-    def scope(self):
-        """A context that changes nothing.
-
-        Returns:
-            ``contextlib.nullcontext()``.
-        """
-        return contextlib.nullcontext()
-
-
-def _jax_strategy(name, tpu):
-    """``DefaultDevice`` for "auto"; a one-line error for the strategies of
-    ``tf.distribute`` and for ``tpu``."""
-    if name != "auto" or tpu is not None:
+def _jax_strategy(name, tpu, model_parallel):
+    """``JaxDevices``: all devices for "auto", the first for "one_device";
+    a one-line error for the strategies of ``tf.distribute`` and ``tpu``."""
+    if name not in ("auto", "one_device") or tpu is not None:
         setting = (
             f"training.strategy: {name}"
-            if name != "auto"
+            if tpu is None
             else f"training.tpu: {tpu!r}"
         )
         raise ConfigError(
             f"{setting} needs tf.distribute, which only the TensorFlow "
             "backend has: under KERAS_BACKEND=jax use training.strategy: "
-            "auto (JAX's default device) without training.tpu, or train "
-            "with KERAS_BACKEND=tensorflow."
+            "auto (every JAX device) or one_device, without training.tpu, "
+            "or train with KERAS_BACKEND=tensorflow."
+        )
+    if name == "one_device" and model_parallel > 1:
+        raise ConfigError(
+            f"training.model_parallel={model_parallel} shards the model "
+            "over several devices, and training.strategy: one_device gives "
+            "one: use training.strategy: auto."
         )
     backend.keep_tensorflow_off_accelerators()
-    return DefaultDevice()
+    import jax
+
+    devices = jax.devices()
+    return JaxDevices(
+        devices[:1] if name == "one_device" else devices, model_parallel
+    )
+
+
+def _check_model_parallel(model_parallel):
+    if model_parallel > 1 and not backend.is_jax():
+        raise ConfigError(
+            f"training.model_parallel={model_parallel} shards the model with "
+            "keras.distribution, which runs under KERAS_BACKEND=jax: train "
+            "with KERAS_BACKEND=jax, or set model_parallel: 1."
+        )
 
 
 def _connect_tpu(tpu):
@@ -64,7 +66,7 @@ def _connect_tpu(tpu):
     return tf.distribute.TPUStrategy(resolver)
 
 
-def get_strategy(name="auto", tpu=None):
+def get_strategy(name="auto", tpu=None, model_parallel=1):
     """Returns the ``tf.distribute.Strategy`` for ``name``.
 
     Args:
@@ -72,23 +74,28 @@ def get_strategy(name="auto", tpu=None):
             several GPUs, else the default single-device strategy),
             "one_device", "mirrored" (all GPUs; without GPUs all logical
             CPU devices), "multi_worker" (reads ``TF_CONFIG``) or "tpu".
-            Under the JAX backend only "auto": JAX's default device.
+            Under the JAX backend "auto" (every JAX device: data
+            parallel, or model parallel with ``model_parallel``) or
+            "one_device" (the first).
         tpu: the TPU name or address ("" or "local" for a TPU VM).
+        model_parallel: under JAX, the devices each copy of the model is
+            sharded over (``jax_devices.MODEL_PARALLEL_LAYOUT``).
 
     Returns:
-        A strategy (a ``DefaultDevice`` under JAX); build and compile the
-        model inside ``strategy.scope()``.
+        A strategy (a ``jax_devices.JaxDevices`` under JAX); build and
+        compile the model inside ``strategy.scope()``.
 
     Raises:
         ConfigError: under JAX, a ``tf.distribute`` strategy or a TPU was
-            asked for.
+            asked for; under TensorFlow, ``model_parallel`` above 1.
     """
     if name not in STRATEGIES:
         raise ValueError(
             f"Unknown strategy {name!r}; choose one of {list(STRATEGIES)}."
         )
+    _check_model_parallel(model_parallel)
     if backend.is_jax():
-        return _jax_strategy(name, tpu)
+        return _jax_strategy(name, tpu, model_parallel)
     # Before anything else touches the TensorFlow runtime: collective ops
     # must be configured at program start-up.
     if name == "multi_worker":
@@ -125,6 +132,44 @@ def get_strategy(name="auto", tpu=None):
     return _connect_tpu(tpu if tpu is not None else "local")
 
 
+def describe(strategy):
+    """The replicas (and, under JAX, the devices) of ``strategy``, for the
+    start of training."""
+    replicas = f"{strategy.num_replicas_in_sync} replica(s)"
+    if isinstance(strategy, JaxDevices):
+        return f"{replicas} ({strategy.describe()})"
+    return replicas
+
+
+def batch_multiple(strategy):
+    """What training batch sizes must divide by: under JAX, the replicas
+    (``keras.distribution`` splits a batch evenly); else 1
+    (``tf.distribute`` splits any batch).
+
+    Args:
+        strategy: from ``get_strategy``.
+
+    Returns:
+        An int, at least 1.
+    """
+    if isinstance(strategy, JaxDevices):
+        return strategy.num_replicas_in_sync
+    return 1
+
+
+def training_scope(strategy):
+    """The context ``fit`` runs in: under JAX, the distribution (the
+    trainer splits batches by the current one); else none (a
+    ``tf.distribute`` model keeps its strategy).
+
+    Returns:
+        A context manager.
+    """
+    if isinstance(strategy, JaxDevices):
+        return strategy.scope()
+    return contextlib.nullcontext()
+
+
 def is_chief(strategy):
     """Whether this process writes the run's files (worker 0 or alone)."""
     resolver = getattr(strategy, "cluster_resolver", None)
@@ -150,24 +195,18 @@ def worker_workdir(strategy, workdir):
     )
 
 
-def _jax_device():
-    import jax
-
-    return jax.devices()[0]
-
-
 def accelerator_kind(strategy):
     """ "tpu", "gpu" or "cpu": what the strategy's devices are.
 
     Args:
-        strategy: a ``tf.distribute.Strategy``, or ``DefaultDevice``
-            (JAX's default device).
+        strategy: a ``tf.distribute.Strategy``, or a
+            ``jax_devices.JaxDevices``.
 
     Returns:
         The kind of device, a str.
     """
-    if isinstance(strategy, DefaultDevice):
-        platform = _jax_device().platform
+    if isinstance(strategy, JaxDevices):
+        platform = strategy.platform
         if platform in ("tpu", "cpu"):
             return platform
         return "gpu"  # "gpu", "cuda" or "rocm"
@@ -200,8 +239,8 @@ def resolve_mixed_precision(setting, strategy):
 
 def _compute_capability(strategy):
     """The major CUDA compute capability of the first GPU (0: unknown)."""
-    if isinstance(strategy, DefaultDevice):
-        capability = getattr(_jax_device(), "compute_capability", "0")
+    if isinstance(strategy, JaxDevices):
+        capability = getattr(strategy.devices[0], "compute_capability", "0")
         try:
             return int(str(capability).split(".")[0])
         except ValueError:

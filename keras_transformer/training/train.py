@@ -14,7 +14,7 @@ trained again; rerunning it with more ``training.steps`` trains on. One
 trainer at a time may use a run directory (``run.RunLock``).
 
 The model trains under the Keras backend of ``KERAS_BACKEND``: TensorFlow
-(the default) or JAX (one device, XLA always on; ``distribute``). The data
+(the default) or JAX (every device, XLA always on; ``distribute``). The data
 pipeline, the checkpoints and the run directory are the same under both: a
 run of either resumes and evaluates under either, and exports under
 TensorFlow (``keras_transformer.backend``).
@@ -54,6 +54,7 @@ from keras_transformer.training.checkpoint import (
     optimizer_steps,
     restore_latest,
 )
+from keras_transformer.training.jax_devices import ReplicatedEvaluation
 from keras_transformer.training.memory import check_fits
 from keras_transformer.training.progress_log import progress_callbacks
 from keras_transformer.training.schedule import (
@@ -303,7 +304,9 @@ def train_and_evaluate(experiment: Experiment, workdir, verbose="auto"):
         TrainingInterrupted: Ctrl-C or SIGTERM (resumable).
     """
     config = experiment.training
-    strategy = distribute.get_strategy(config.strategy, config.tpu)
+    strategy = distribute.get_strategy(
+        config.strategy, config.tpu, config.model_parallel
+    )
     check_fits(experiment, distribute.accelerator_kind(strategy))
     workdir = distribute.worker_workdir(strategy, workdir)
     run.check_writable(workdir, "train")
@@ -372,6 +375,7 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
     started = time.time()
     task = get_task(experiment)
     task.max_shapes = config.max_batch_shapes if jit_compile else None
+    task.batch_multiple = distribute.batch_multiple(strategy)
     splits = load_data(task)
     # From here on the run's files derive from this experiment.
     save_experiment(experiment, run.path(workdir, run.CONFIG_FILE))
@@ -389,7 +393,7 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
         f"{_describe_schedule(planned)}"
         + (" until the plan" if config.time_budget and not plan else "")
         + f", precision {policy}, XLA {'on' if jit_compile else 'off'}, "
-        f"{strategy.num_replicas_in_sync} replica(s)."
+        f"{distribute.describe(strategy)}."
     )
     with strategy.scope():
         start_step, source = _restore(
@@ -400,13 +404,14 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
     counter = StepCounter(start_step, config.gradient_accumulation_steps)
     if start_step < final_step:
         _set_aside_evaluations(workdir, state)
-        if config.time_budget:
-            _fit_within_budget(
-                task, model, splits, workdir, counter, source, verbose, plan
-            )
-        else:
-            _fit(task, model, splits, workdir, counter, source, verbose)
-            _check_reached(counter, config.steps)
+        with distribute.training_scope(strategy):
+            if config.time_budget:
+                _fit_within_budget(
+                    task, model, splits, workdir, counter, source, verbose, plan
+                )
+            else:
+                _fit(task, model, splits, workdir, counter, source, verbose)
+                _check_reached(counter, config.steps)
         _check_trained(model, counter)
     else:
         print(
@@ -666,6 +671,8 @@ def _fit(
             )
         )
     callbacks.extend(extra_callbacks)
+    if keras.distribution.distribution() is not None:  # JAX, several devices
+        callbacks.append(ReplicatedEvaluation())
     try:
         model.fit(
             train_data,

@@ -20,7 +20,7 @@ from keras_transformer.models import LanguageModel
 from keras_transformer.run import load_finished
 from keras_transformer.special_tokens import EOS_ID, PAD_ID, UNK_ID
 from tests.checkpoints.ids import to_ours, until_eos
-from tests.export.test_saved_model import _serve_in_fresh_process
+from tests.serving import serve_saved_model
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures")
 GPT2 = os.path.join(FIXTURES, "huggingface", "gpt2")
@@ -104,7 +104,7 @@ def test_an_imported_run_completes_text_and_its_export_serves_the_same(
     texts = ["A dog runs on the beach.", "Café au lait! A cat"]
     completions = [row["completion"] for row in generator.predict(texts)]
     info = export_run(workdir, str(tmp_path / "export"), max_new_tokens=6)
-    served = _serve_in_fresh_process(info["path"], texts, name="prompt")
+    served = serve_saved_model(info["path"], texts, name="prompt")
     assert served["foreign"] == []
     assert served["batch"]["completion"] == completions
 

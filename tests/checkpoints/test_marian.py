@@ -25,7 +25,7 @@ from keras_transformer.run import load_finished
 from keras_transformer.special_tokens import BOS_ID, EOS_ID, PAD_ID
 from keras_transformer.training.import_checkpoint import import_checkpoint
 from tests.checkpoints.ids import to_ours, until_eos
-from tests.export.test_saved_model import _serve_in_fresh_process
+from tests.serving import serve_saved_model
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures")
 MARIAN = os.path.join(FIXTURES, "huggingface", "marian")
@@ -157,7 +157,7 @@ def test_an_imported_run_translates_and_its_export_serves_the_same(
     assert len(set(translations[:2])) == 2 and translations[2] == ""
     # Under XLA (--jit-compile), which adds bucketing to the plain export.
     info = export_run(workdir, str(tmp_path / "export"), jit_compile=True)
-    served = _serve_in_fresh_process(info["path"], texts)
+    served = serve_saved_model(info["path"], texts)
     assert served["foreign"] == []
     assert served["batch"]["translation"] == translations
 

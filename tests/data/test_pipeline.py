@@ -113,6 +113,21 @@ def test_each_side_is_padded_to_its_own_bucket_within_the_token_budget():
     assert len(shapes) <= len(allowed) ** 2
 
 
+def test_batch_sizes_split_evenly_over_devices():
+    tokenizer = ByteTokenizer()
+    dataset = encode_translation(
+        _dataset(_pairs(300)), tokenizer, tokenizer, max_length=64
+    )
+    whole = batch_by_tokens(dataset, 200, max_length=64, drop_remainder=True)
+    split = batch_by_tokens(
+        dataset, 200, max_length=64, drop_remainder=True, batch_multiple=4
+    )
+    # 200 // 8 = 25 examples of 8 tokens become 24, 200 // 64 = 3 become 4.
+    sizes = {int(labels.shape[0]) for _, labels in split}
+    assert sizes and all(size % 4 == 0 for size in sizes), sizes
+    assert any(int(labels.shape[0]) % 4 for _, labels in whole)
+
+
 def test_batching_refuses_examples_longer_than_max_length():
     tokenizer = ByteTokenizer()
     dataset = encode_translation(

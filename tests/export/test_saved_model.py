@@ -1,7 +1,6 @@
 """SavedModel export: signatures, fresh-process serving, edge cases."""
 
 import errno
-import json
 import os
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from keras_transformer.inference import LabelPredictor, greedy_decode
 from keras_transformer.inference.decoding_config import DecodingConfig
 from keras_transformer.run import load_finished, load_run
 from tests.inference.test_predictor import count_rows
+from tests.serving import serve_saved_model
 
 pytestmark = pytest.mark.slow
 
@@ -31,44 +31,6 @@ EDGE_CASES = [
     "x",
 ]
 
-# Runs in a fresh interpreter: only tensorflow and tensorflow_text.
-SERVE = """
-import json, sys
-import tensorflow as tf
-import tensorflow_text  # noqa: F401  (registers the SentencePiece ops)
-
-model = tf.saved_model.load(sys.argv[1])
-serve = model.signatures["serving_default"]
-inputs = json.loads(sys.argv[2])
-name = sys.argv[3]
-batch = serve(**{name: tf.constant(inputs)})
-single = [serve(**{name: tf.constant([text])}) for text in inputs]
-def text(value):
-    if isinstance(value, list):
-        return [text(item) for item in value]
-    return value.decode() if isinstance(value, bytes) else value
-def plain(outputs):
-    return {k: text(v.numpy().tolist()) for k, v in outputs.items()}
-print(json.dumps({
-    "batch": plain(batch),
-    "single": [plain(s) for s in single],
-    "foreign": sorted(m for m in sys.modules
-                      if m.split(".")[0] == "keras_transformer"),
-}))
-"""
-
-
-def _serve_in_fresh_process(path, inputs, name="text"):
-    result = subprocess.run(
-        [sys.executable, "-c", SERVE, path, json.dumps(inputs), name],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
 
 def test_translation_export_serves_in_a_fresh_process(
     translation_run, tmp_path
@@ -79,7 +41,7 @@ def test_translation_export_serves_in_a_fresh_process(
     assert os.path.exists(os.path.join(info["path"], "saved_model.pb"))
     assert info["bytes"] > 0
 
-    served = _serve_in_fresh_process(info["path"], EDGE_CASES)
+    served = serve_saved_model(info["path"], EDGE_CASES)
     assert served["foreign"] == []  # keras_transformer was not imported
     batch = served["batch"]
     assert len(batch["translation"]) == len(batch["score"]) == len(EDGE_CASES)
@@ -115,7 +77,7 @@ def test_xla_export_pads_sources_to_buckets_and_serves_the_same(
 ):
     texts = ["abc def", "", "long " * 80]
     info = export_run(translation_run, str(tmp_path / "x"), jit_compile=True)
-    served = _serve_in_fresh_process(info["path"], texts)
+    served = serve_saved_model(info["path"], texts)
     task, model = load_finished(translation_run)
     translator = task.predictor(model, jit_compile=True)
     # Sources are padded to the training buckets, and padding changes
@@ -134,27 +96,12 @@ def test_xla_export_pads_sources_to_buckets_and_serves_the_same(
         export_run(classification_run, str(tmp_path / "c"), jit_compile=True)
 
 
-def test_saved_model_cli_lists_the_signature(translation_run, tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "keras_transformer",
-            "export",
-            "--workdir",
-            translation_run,
-            str(tmp_path / "exports"),
-            "--decode",
-            "sampling",
-            "--seed",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "exports/1" in result.stdout
+def test_saved_model_cli_lists_the_signature(translation_run, tmp_path, capsys):
+    export = ["export", "--workdir", translation_run, str(tmp_path / "exports")]
+    code = main(export + ["--decode", "sampling", "--seed", "1"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "exports/1" in out
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
     shown = subprocess.run(
         [cli, "show", "--dir", str(tmp_path / "exports" / "1"), "--all"],
@@ -169,16 +116,14 @@ def test_saved_model_cli_lists_the_signature(translation_run, tmp_path):
         "outputs['score']",
     ):
         assert name in shown
-    served = _serve_in_fresh_process(
-        str(tmp_path / "exports" / "1"), EDGE_CASES
-    )
+    served = serve_saved_model(str(tmp_path / "exports" / "1"), EDGE_CASES)
     assert len(served["batch"]["translation"]) == len(EDGE_CASES)
 
 
 def test_classifier_export(classification_run, tmp_path):
     info = export_run(classification_run, str(tmp_path / "exports"))
     texts = ["good the film", "bad a film was", "", "été 🙂 " * 30]
-    served = _serve_in_fresh_process(info["path"], texts)
+    served = serve_saved_model(info["path"], texts)
     probabilities = np.array(served["batch"]["probabilities"])
     assert probabilities.shape == (4, 2)
     np.testing.assert_allclose(probabilities.sum(1), 1.0, atol=1e-5)
@@ -212,7 +157,7 @@ def test_int8_export_serves_the_quantized_model(translation_run, tmp_path):
     assert matrices  # every projection and embedding matrix is int8
     assert {dtypes[name].name for name in matrices} == {"int8"}
     texts = ["abc def", "ghi", ""]
-    served = _serve_in_fresh_process(path, texts)
+    served = serve_saved_model(path, texts)
     task, model = load_finished(translation_run, compile=False)
     model.quantize("int8")
     translations, scores = task.predictor(model).translate_with_scores(texts)
@@ -225,7 +170,7 @@ def test_language_model_export(language_model_run, tmp_path):
         language_model_run, str(tmp_path / "exports"), max_new_tokens=8
     )
     prompts = ["abc", "", "defgh\nab", "é"]
-    served = _serve_in_fresh_process(info["path"], prompts, name="prompt")
+    served = serve_saved_model(info["path"], prompts, name="prompt")
     completions = served["batch"]["completion"]
     assert len(completions) == 4 and all(
         isinstance(c, str) for c in completions
@@ -277,7 +222,7 @@ def test_keras_model_round_trips_in_a_fresh_process(translation_run, tmp_path):
 def test_masked_lm_export_fills_masks(masked_lm_run, tmp_path):
     info = export_run(masked_lm_run, str(tmp_path / "exports"))
     texts = ["five six [MASK] eight", "[MASK] four [MASK] six", "none"]
-    served = _serve_in_fresh_process(info["path"], texts)["batch"]
+    served = serve_saved_model(info["path"], texts)["batch"]
     assert served["filled"][0] == "five six seven eight"
     assert np.array(served["probabilities"]).shape == (3, 2, 5)
     assert served["fillers"][0][0][0] == "seven"

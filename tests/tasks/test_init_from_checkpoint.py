@@ -19,8 +19,8 @@ from keras_transformer.run import load_finished
 from keras_transformer.tasks.base import Task
 from keras_transformer.training.checkpoint import Checkpointer
 from keras_transformer.training.train import train_and_evaluate
-from tests.export.test_saved_model import _serve_in_fresh_process
 from tests.generated import conll_text, entity_sentences
+from tests.serving import serve_saved_model
 from tests.tasks.test_question_answering import generated_squad
 
 pytestmark = pytest.mark.slow
@@ -164,7 +164,7 @@ def test_classification_fine_tunes_a_checkpoint_and_exports_from_text(
 
     texts = ["Hello world number 3", "Bye number 4", "", "ünïcödé " * 30]
     info = export_run(workdir, str(tmp_path / "export"))
-    served = _serve_in_fresh_process(info["path"], texts)
+    served = serve_saved_model(info["path"], texts)
     assert served["foreign"] == []
     expected = task.predictor(model).predict(texts)
     assert served["batch"]["label"] == [row["label"] for row in expected]
