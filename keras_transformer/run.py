@@ -80,6 +80,7 @@ CHANGEABLE_ON_RESUME = (
     "training.jit_compile",
     "training.max_batch_shapes",
     "training.strategy",
+    "training.model_parallel",
     "training.tpu",
     "evaluation.*",
 )
