@@ -66,8 +66,8 @@ def _models(workdirs):
     """The compiled training model of each run (weights as initialised:
     the step time does not depend on them) and the run's task."""
     from keras_transformer import run
+    from keras_transformer.train import compile_model
     from keras_transformer.training import distribute
-    from keras_transformer.training.train import compile_model
 
     models = {}
     for name, workdir in workdirs.items():

@@ -51,7 +51,7 @@ def _texts(task, split, count):
 
 def _quality(workdir, mode, split):
     from keras_transformer.run import load_finished
-    from keras_transformer.training.train import compile_model
+    from keras_transformer.train import compile_model
 
     task, model = load_finished(workdir, compile=False)
     if mode == "int8":

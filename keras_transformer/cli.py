@@ -364,7 +364,7 @@ def _main(args):
         _report(args, f"error: {_one_line(err)}")
         return 1
     except Exception as err:  # a full disk, as any library reports it
-        from keras_transformer.run import disk_problem
+        from keras_transformer.run_files import disk_problem
 
         problem = disk_problem(err)
         if problem is None:
@@ -382,7 +382,7 @@ def _main(args):
 def _run(args):
     from keras_transformer import backend
     from keras_transformer.experiment import load_experiment
-    from keras_transformer.training.train import train_and_evaluate
+    from keras_transformer.train import train_and_evaluate
 
     backend.keep_tensorflow_off_accelerators()
     if args.command == "train":
@@ -393,7 +393,7 @@ def _run(args):
     elif args.command == "evaluate":
         _evaluate(args)
     elif args.command == "average":
-        from keras_transformer.training.train import average_run
+        from keras_transformer.train import average_run
 
         metrics = average_run(args.workdir, args.last)
         print(f"averaged steps {metrics['averaged']}: {_summary(metrics)}")
@@ -410,7 +410,7 @@ def _import(args):
         load_experiment,
         set_override,
     )
-    from keras_transformer.training.import_checkpoint import (
+    from keras_transformer.import_checkpoint import (
         checkpoint_task,
         import_checkpoint,
     )
@@ -438,7 +438,7 @@ def _summary(metrics):
 
 def _evaluate(args):
     from keras_transformer.run import read_experiment
-    from keras_transformer.training.train import evaluate
+    from keras_transformer.train import evaluate
 
     decoding = _decoding(args, read_experiment(args.workdir))
     metrics = evaluate(
@@ -539,7 +539,7 @@ def _predict(args):
             line = f"{row['score']:.4f}\t{line}"
         lines.append(line)
     if args.output:
-        from keras_transformer.run import write_text
+        from keras_transformer.run_files import write_text
 
         write_text(args.output, "".join(line + "\n" for line in lines))
         print(f"{len(lines)} outputs written to {args.output}")
@@ -567,7 +567,7 @@ def _answers_to(command, experiment):
 
 
 def _check_output(path):
-    from keras_transformer.run import check_writable
+    from keras_transformer.run_files import check_writable
 
     if os.path.isdir(path):
         raise UserError(f"--output {path} is a directory; name a file.")

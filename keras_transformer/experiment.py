@@ -820,6 +820,6 @@ def experiment_yaml(experiment):
 
 def save_experiment(experiment, path):
     """Writes the resolved experiment as YAML (atomically)."""
-    from keras_transformer.run import write_text
+    from keras_transformer.run_files import write_text
 
     write_text(path, experiment_yaml(experiment))

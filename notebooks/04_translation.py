@@ -60,8 +60,8 @@ from keras_transformer.experiment import load_experiment
 from keras_transformer.inference.attention_plot import attention_figure
 from keras_transformer.inference.decoding_config import DecodingConfig
 from keras_transformer.run import load_finished
+from keras_transformer.train import train_and_evaluate
 from keras_transformer.training.schedule import TransformerSchedule
-from keras_transformer.training.train import train_and_evaluate
 
 experiment = load_experiment(CONFIG, OVERRIDES)
 run_dir = RUN_DIR or os.path.join(tempfile.mkdtemp(), "translation")

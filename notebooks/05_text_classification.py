@@ -61,7 +61,7 @@ import numpy as np
 from keras_transformer.experiment import load_experiment
 from keras_transformer.run import load_finished
 from keras_transformer.tasks import get_task
-from keras_transformer.training.train import train_and_evaluate
+from keras_transformer.train import train_and_evaluate
 
 root = RUN_DIR or tempfile.mkdtemp()
 

@@ -65,7 +65,7 @@ from keras_transformer.inference import (
     greedy_decode,
     sample,
 )
-from keras_transformer.training.train import load_run, train_and_evaluate
+from keras_transformer.train import load_run, train_and_evaluate
 
 root = RUN_DIR or tempfile.mkdtemp()
 

@@ -45,7 +45,7 @@ from keras_transformer.experiment import load_experiment
 from keras_transformer.export import export_run
 from keras_transformer.inference.decoding_config import DecodingConfig
 from keras_transformer.run import load_finished
-from keras_transformer.training.train import train_and_evaluate
+from keras_transformer.train import train_and_evaluate
 
 root = tempfile.mkdtemp()
 run_dir = RUN_DIR or os.path.join(root, "run")

@@ -82,7 +82,7 @@ from keras_transformer.data import pipeline
 from keras_transformer.experiment import load_experiment
 from keras_transformer.run import load_finished
 from keras_transformer.tasks import get_task
-from keras_transformer.training.train import train_and_evaluate
+from keras_transformer.train import train_and_evaluate
 
 root = tempfile.mkdtemp()
 

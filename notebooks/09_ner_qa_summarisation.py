@@ -55,7 +55,7 @@ from keras_transformer.data.question_windows import question_windows
 from keras_transformer.experiment import load_experiment
 from keras_transformer.inference.attention_plot import attention_figure
 from keras_transformer.run import load_finished
-from keras_transformer.training.train import train_and_evaluate
+from keras_transformer.train import train_and_evaluate
 
 rng = np.random.default_rng(SEED)
 root = tempfile.mkdtemp()

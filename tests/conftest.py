@@ -67,7 +67,7 @@ MODEL = {"num_layers": 1, "d_model": 32, "num_heads": 2, "ff_dim": 64}
 
 def _train(workdir, values):
     from keras_transformer.experiment import experiment_from_dict
-    from keras_transformer.training.train import train_and_evaluate
+    from keras_transformer.train import train_and_evaluate
 
     train_and_evaluate(experiment_from_dict(values), str(workdir), verbose=0)
     return str(workdir)

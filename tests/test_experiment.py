@@ -10,7 +10,7 @@ from keras_transformer.experiment import (
     save_experiment,
     set_override,
 )
-from keras_transformer.training.train import make_optimizer
+from keras_transformer.train import make_optimizer
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

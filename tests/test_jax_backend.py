@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import yaml
 
-from keras_transformer import backend, run
+from keras_transformer import backend, run_files
 from keras_transformer.errors import ConfigError
 from tests.test_cli import _main, _train
 from tests.test_faults import (
@@ -51,14 +51,14 @@ Checkpointer.on_epoch_end = on_epoch_end
 # What a finished run directory holds, whatever the backend.
 RUN_LAYOUT = sorted(
     [
-        run.CONFIG_FILE,
-        run.EVAL_DIR,
-        run.HISTORY_FILE,
-        run.LOCK_FILE,
-        run.LOG_DIR,
-        run.METRICS_FILE,
-        run.MODEL_FILE,
-        run.TOKENIZER_DIRS[0],
+        run_files.CONFIG_FILE,
+        run_files.EVAL_DIR,
+        run_files.HISTORY_FILE,
+        run_files.LOCK_FILE,
+        run_files.LOG_DIR,
+        run_files.METRICS_FILE,
+        run_files.MODEL_FILE,
+        run_files.TOKENIZER_DIRS[0],
     ]
 )
 
@@ -88,7 +88,9 @@ def _jax_environment(tmp_path):
 
 
 def _history_rows(workdir):
-    with open(os.path.join(workdir, run.HISTORY_FILE), newline="") as handle:
+    with open(
+        os.path.join(workdir, run_files.HISTORY_FILE), newline=""
+    ) as handle:
         return list(csv.DictReader(handle))
 
 
@@ -106,7 +108,7 @@ def test_a_model_parallel_run_under_jax_resumes_evaluates_and_exports(
     tmp_path,
 ):
     from keras_transformer.export import export_run
-    from keras_transformer.training.train import evaluate
+    from keras_transformer.train import evaluate
 
     values = copy.deepcopy(CONFIG)
     values["evaluation"]["show_examples"] = values["evaluation"]["max_examples"]
@@ -138,7 +140,7 @@ def test_a_model_parallel_run_under_jax_resumes_evaluates_and_exports(
         r"XLA: training batches take (\d+) batch shapes", stopped.stdout
     )
     assert bound and 1 <= int(bound.group(1)) <= 10, stopped.stdout
-    backup = os.path.join(workdir, run.BACKUP_DIR)
+    backup = os.path.join(workdir, run_files.BACKUP_DIR)
     assert os.listdir(backup) == [f"ckpt-{EPOCH}.keras"]
     assert _history_steps(workdir) == [EPOCH]
     first_rows = _history_rows(workdir)
@@ -159,11 +161,11 @@ def test_a_model_parallel_run_under_jax_resumes_evaluates_and_exports(
     assert rows[0] == first_rows[0]  # kept, not trained again
     assert [int(row["epoch"]) for row in rows] == list(range(STEPS // EPOCH))
     assert sorted(os.listdir(workdir)) == RUN_LAYOUT
-    assert sorted(os.listdir(os.path.join(workdir, run.LOG_DIR))) == [
+    assert sorted(os.listdir(os.path.join(workdir, run_files.LOG_DIR))) == [
         "train",
         "validation",
     ]
-    with open(os.path.join(workdir, run.METRICS_FILE)) as handle:
+    with open(os.path.join(workdir, run_files.METRICS_FILE)) as handle:
         trained = json.load(handle)
     assert np.isfinite(trained["loss"]) and trained["decode"] == "greedy"
 

@@ -9,28 +9,32 @@ import zipfile
 
 import pytest
 
-from keras_transformer import run
+from keras_transformer import run, run_files
 from keras_transformer.errors import RunError
 from keras_transformer.experiment import experiment_from_dict
+from keras_transformer.training.checkpoint import (
+    check_keras_file,
+    list_checkpoints,
+)
 
 
 def test_atomic_path_leaves_the_old_file_when_the_writer_fails(tmp_path):
     target = tmp_path / "metrics.json"
-    run.write_json(target, {"bleu": 1.0})
+    run_files.write_json(target, {"bleu": 1.0})
     with pytest.raises(RuntimeError):
-        with run.atomic_path(target) as temporary:
+        with run_files.atomic_path(target) as temporary:
             with open(temporary, "w") as handle:
                 handle.write('{"bleu": 2')  # half written
             raise RuntimeError("killed")
     assert json.loads(target.read_text()) == {"bleu": 1.0}
     assert os.listdir(tmp_path) == ["metrics.json"]  # no temporary left
-    run.write_json(target, {"bleu": 2.0})
+    run_files.write_json(target, {"bleu": 2.0})
     assert json.loads(target.read_text()) == {"bleu": 2.0}
 
 
 def test_atomic_directories_appear_complete(tmp_path):
     target = tmp_path / "tokenizer"
-    with run.atomic_path(target) as temporary:
+    with run_files.atomic_path(target) as temporary:
         os.makedirs(temporary)
         (tmp_path / os.path.basename(temporary) / "a.txt").write_text("a")
         assert not target.exists()
@@ -47,38 +51,38 @@ def test_stale_temporaries_of_dead_processes_are_removed(tmp_path):
     (tmp_path / f".tmp-{dead_pid}-model.keras").write_text("partial")
     (tmp_path / f".tmp-{os.getpid()}-model.keras").write_text("in progress")
     (tmp_path / "model.keras").write_text("kept")
-    run.remove_stale_temporaries(tmp_path)
+    run_files.remove_stale_temporaries(tmp_path)
     assert sorted(os.listdir(tmp_path)) == sorted(
         [f".tmp-{os.getpid()}-model.keras", "model.keras"]
     )
 
 
 def test_the_lock_refuses_a_second_holder_and_names_the_first(tmp_path):
-    with run.RunLock(str(tmp_path)):
+    with run_files.RunLock(str(tmp_path)):
         with pytest.raises(RunError, match=f"PID {os.getpid()} on"):
-            run.RunLock(str(tmp_path)).__enter__()
+            run_files.RunLock(str(tmp_path)).__enter__()
     # Released: it can be taken again.
-    with run.RunLock(str(tmp_path)) as lock:
+    with run_files.RunLock(str(tmp_path)) as lock:
         assert lock.stale_holder is None
 
 
 def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
-    (tmp_path / run.LOCK_FILE).write_text(
+    (tmp_path / run_files.LOCK_FILE).write_text(
         json.dumps({"pid": 999999999, "host": "h", "started": "then"})
     )
-    with run.RunLock(str(tmp_path)) as lock:
+    with run_files.RunLock(str(tmp_path)) as lock:
         assert lock.stale_holder["pid"] == 999999999
 
 
 def test_check_writable_names_the_problem(tmp_path):
-    run.check_writable(str(tmp_path / "new" / "dir"))
+    run_files.check_writable(str(tmp_path / "new" / "dir"))
     assert os.listdir(tmp_path / "new" / "dir") == []
     afile = tmp_path / "file"
     afile.write_text("x")
     with pytest.raises(RunError, match="is a file, not a directory"):
-        run.check_writable(str(afile), "train")
+        run_files.check_writable(str(afile), "train")
     with pytest.raises(RunError, match="must be local paths"):
-        run.check_writable("gs://bucket/run", "train")
+        run_files.check_writable("gs://bucket/run", "train")
 
 
 def _keras_file(path):
@@ -91,7 +95,7 @@ def _keras_file(path):
 def test_damaged_keras_files_are_found_before_loading(tmp_path, damage):
     path = tmp_path / "model.keras"
     _keras_file(path)
-    run.check_keras_file(str(path))
+    check_keras_file(str(path))
     size = os.path.getsize(path)
     with open(path, "r+b") as handle:
         if damage == "truncate":
@@ -100,7 +104,7 @@ def test_damaged_keras_files_are_found_before_loading(tmp_path, damage):
             handle.seek(size // 3)
             handle.write(b"\0" * 1000)
     with pytest.raises(RunError, match="model.keras is damaged"):
-        run.check_keras_file(str(path))
+        check_keras_file(str(path))
 
 
 def test_checkpoints_are_listed_newest_first_with_older_formats(tmp_path):
@@ -111,7 +115,7 @@ def test_checkpoints_are_listed_newest_first_with_older_formats(tmp_path):
     (tmp_path / "training_metadata.json").write_text('{"epoch": 3}')
     (tmp_path / "latest.weights.h5.bkp").write_text("x")
     (tmp_path / "training_metadata.json.bkp").write_text("")  # empty
-    found = run.list_checkpoints(str(tmp_path), steps_per_epoch=10)
+    found = list_checkpoints(str(tmp_path), steps_per_epoch=10)
     assert [c.step for c in found] == [20, 10, 5, 30, None]
     assert found[3].problem is None and found[3].name == (
         f"{tmp_path.name}/latest.weights.h5"
@@ -207,7 +211,7 @@ def test_a_lock_that_is_not_a_regular_file_is_refused(tmp_path, make, kind):
     workdir.mkdir()
     make(str(workdir / ".lock"), str(victim))
     with pytest.raises(RunError, match=f"lock is {kind}, not a regular file"):
-        with run.RunLock(str(workdir)):
+        with run_files.RunLock(str(workdir)):
             pass
     assert victim.read_text() == "keep me"
 
@@ -217,15 +221,17 @@ def test_written_directories_that_are_links_are_refused(tmp_path):
     elsewhere.mkdir()
     workdir = tmp_path / "run"
     workdir.mkdir()
-    run.check_no_links(str(workdir))  # nothing there yet
+    run_files.check_no_links(str(workdir))  # nothing there yet
     os.symlink(elsewhere, workdir / "backup")
     with pytest.raises(RunError, match="backup is a symbolic link"):
-        run.check_no_links(str(workdir))
+        run_files.check_no_links(str(workdir))
 
 
 def test_json_is_written_strict_with_null_for_non_finite_numbers(tmp_path):
     target = tmp_path / "metrics.json"
-    run.write_json(target, {"loss": float("inf"), "x": [float("nan"), 1.5]})
+    run_files.write_json(
+        target, {"loss": float("inf"), "x": [float("nan"), 1.5]}
+    )
 
     def refuse(constant):
         raise ValueError(constant)
@@ -247,7 +253,7 @@ def test_damaged_metrics_are_named(tmp_path, content, message):
     target = tmp_path / "metrics.json"
     target.write_text(content)
     with pytest.raises(RunError, match=message) as info:
-        run.read_metrics(str(target))
+        run_files.read_metrics(str(target))
     assert str(target) in str(info.value) and len(str(info.value)) < 500
 
 
@@ -264,5 +270,5 @@ def test_damaged_labels_are_named(tmp_path, content, count, message):
     target = tmp_path / "labels.json"
     target.write_text(content)
     with pytest.raises(RunError, match=message) as info:
-        run.read_labels(str(target), "class", count)
+        run_files.read_labels(str(target), "class", count)
     assert str(target) in str(info.value)

@@ -36,7 +36,7 @@ import time
 
 import tensorflow as tf
 
-from keras_transformer import backend, run
+from keras_transformer import backend, run, run_files
 from keras_transformer.errors import ConfigError, RunError
 
 
@@ -166,8 +166,8 @@ def export_run(
             f"The export version must be an integer >= 1; got {version!r}."
         )
     run.read_experiment(workdir)  # a clear error before any other work
-    run.check_writable(export_dir, "export")
-    run.remove_stale_temporaries(export_dir)
+    run_files.check_writable(export_dir, "export")
+    run_files.remove_stale_temporaries(export_dir)
     if version is None:
         version = _next_version(export_dir)
     path = os.path.join(export_dir, str(version))
@@ -188,12 +188,12 @@ def export_run(
     level = logger.level
     logger.setLevel("WARNING")  # not "INFO: Assets written to ..."
     try:
-        with run.atomic_path(path) as temporary:
+        with run_files.atomic_path(path) as temporary:
             tf.saved_model.save(
                 server, temporary, signatures={"serving_default": server.serve}
             )
     except (OSError, tf.errors.OpError) as err:
-        problem = run.disk_problem(err)
+        problem = run_files.disk_problem(err)
         if problem is None and not isinstance(err, OSError):
             raise  # not the disk's fault: a bug
         raise RunError(

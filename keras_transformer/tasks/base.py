@@ -3,8 +3,8 @@
 A task is made from an ``Experiment`` (``tasks.get_task(experiment)``) and
 holds its assets once they exist: ``tokenizers`` (source, target; the same
 object twice for one-sided tasks) and, for classification, ``label_names``.
-Training (``training/train.py``), evaluation, export and the command line
-only call the methods below; they never test a task's name.
+Training (``keras_transformer/train.py``), evaluation, export and the command
+line only call the methods below; they never test a task's name.
 
 To add an application: subclass ``Task``, implement the methods marked
 *required*, and ``register_task("name", YourTask)`` (or add it to
@@ -17,7 +17,7 @@ import time
 
 import tensorflow as tf
 
-from keras_transformer import run
+from keras_transformer import run_files
 from keras_transformer.checkpoints import huggingface
 from keras_transformer.data import batch_shapes, datasets, pipeline
 from keras_transformer.data.tokenizer import (
@@ -28,6 +28,7 @@ from keras_transformer.data.tokenizer import (
 from keras_transformer.errors import ConfigError, DataError, RunError
 from keras_transformer.models import TransformerConfig
 from keras_transformer.models.lora import without_adapters
+from keras_transformer.training.checkpoint import load_model
 from keras_transformer.training.losses import (
     MaskedSparseCategoricalCrossentropy,
 )
@@ -89,7 +90,7 @@ def _read_pretrained(target):
     when the run has none."""
     if not os.path.exists(target):
         return None
-    values = run.read_json(target)
+    values = run_files.read_json(target)
     try:
         return TransformerConfig.from_dict(values["config"])
     except (TypeError, ValueError, KeyError) as err:
@@ -143,6 +144,7 @@ class Task:
         self.label_names = None
         self._labels_path = None
         self._pretrained = None
+        self._source_model = None
 
     # ------------------------------------------------------------ examples
 
@@ -152,7 +154,7 @@ class Task:
 
     def tokenizer_names(self):
         """Directory names of the run's tokenizers."""
-        return [run.TOKENIZER_DIRS[0]]
+        return [run_files.TOKENIZER_DIRS[0]]
 
     def tokenizer_texts(self, splits):
         """*Required.* The texts each tokenizer is trained on, one list of
@@ -209,21 +211,23 @@ class Task:
         if self.checkpoint:
             self._check_family()
         if self.label_noun:
-            labels = run.path(workdir, run.LABELS_FILE)
+            labels = run_files.path(workdir, run_files.LABELS_FILE)
             if not os.path.exists(labels):
-                run.write_json(labels, splits.label_names)
+                run_files.write_json(labels, splits.label_names)
         names = self.tokenizer_names()
-        paths = [run.path(workdir, name) for name in names]
+        paths = [run_files.path(workdir, name) for name in names]
         source_run = self.init_from
         if (
             source_run
             and not self.checkpoint
-            and not os.path.exists(run.path(source_run, run.MODEL_FILE))
+            and not os.path.exists(
+                run_files.path(source_run, run_files.MODEL_FILE)
+            )
         ):
             raise ConfigError(
                 f"model.init_from: {source_run} holds no finished run (no "
-                f"{run.MODEL_FILE}) and is no Hugging Face checkpoint (no "
-                "config.json); train it first, e.g. keras-transformer "
+                f"{run_files.MODEL_FILE}) and is no Hugging Face checkpoint "
+                "(no config.json); train it first, e.g. keras-transformer "
                 f"train configs/mlm_local.yaml --workdir {source_run}"
             )
         origin = self._tokenizer_origin()
@@ -231,7 +235,7 @@ class Task:
             if origin:
                 # Saved anew: only the tokenizer's own files, as regular
                 # files, whatever else the directory holds or links to.
-                with run.atomic_path(paths[0]) as temporary:
+                with run_files.atomic_path(paths[0]) as temporary:
                     _load_tokenizer(*origin).save(temporary)
                 print(f"Tokenizer: copied from {origin[0]}.")
             else:
@@ -246,7 +250,7 @@ class Task:
                         )
                     trained.append(self._train_tokenizer(texts))
                 for tokenizer, path in zip(trained, paths):
-                    with run.atomic_path(path) as temporary:
+                    with run_files.atomic_path(path) as temporary:
                         tokenizer.save(temporary)
                 if self.experiment.tokenizer.type != "byte":
                     sizes = ", ".join(f"{t.vocab_size:,}" for t in trained)
@@ -280,7 +284,7 @@ class Task:
         if self.checkpoint:
             return self.checkpoint, "model.init_from"
         if self.init_from:
-            origin = run.path(self.init_from, run.TOKENIZER_DIRS[0])
+            origin = run_files.path(self.init_from, run_files.TOKENIZER_DIRS[0])
             return origin, "model.init_from"
         origin = self.experiment.tokenizer.path
         if origin is None:
@@ -298,18 +302,18 @@ class Task:
         loaded = []
         for name in self.tokenizer_names():
             try:
-                loaded.append(Tokenizer.load(run.path(workdir, name)))
+                loaded.append(Tokenizer.load(run_files.path(workdir, name)))
             except (OSError, ValueError) as err:
                 raise RunError(
                     f"{workdir} has no usable tokenizer: {err}"
                 ) from None
         self.tokenizers = (loaded[0], loaded[-1].target_tokenizer)
         self._pretrained = _read_pretrained(
-            run.path(workdir, run.PRETRAINED_FILE)
+            run_files.path(workdir, run_files.PRETRAINED_FILE)
         )
         if self.label_noun:
-            self._labels_path = run.path(workdir, run.LABELS_FILE)
-            self.label_names = run.read_labels(
+            self._labels_path = run_files.path(workdir, run_files.LABELS_FILE)
+            self.label_names = run_files.read_labels(
                 self._labels_path, self.label_noun
             )
         return self
@@ -488,13 +492,13 @@ class Task:
         Models saved by earlier versions (plain functional models, without
         attributes) are rebuilt as ``model_class`` with the same weights.
         """
-        model = run.load_model(path, compile=compile)
+        model = load_model(path, compile=compile)
         if self.model_class is not None and not isinstance(
             model, self.model_class
         ):
             model = self._rebuilt(model, path)
         if self._labels_path:  # labels.json must name every output
-            run.read_labels(
+            run_files.read_labels(
                 self._labels_path, self.label_noun, model.outputs[0].shape[-1]
             )
         return model
@@ -509,8 +513,8 @@ class Task:
             raise RunError(
                 f"{path} is not a {self.name} model of this run: its weights "
                 f"({len(theirs)} arrays) do not fit the model its "
-                f"{run.CONFIG_FILE} describes ({len(ours)} arrays). Use the "
-                "model.keras that keras-transformer train wrote."
+                f"{run_files.CONFIG_FILE} describes ({len(ours)} arrays). Use "
+                "the model.keras that keras-transformer train wrote."
             )
         rebuilt.set_weights(model.get_weights())
         return rebuilt
@@ -541,10 +545,10 @@ class Task:
 
     def _save_pretrained(self, workdir):
         """Keeps the checkpoint's architecture in the run directory."""
-        target = run.path(workdir, run.PRETRAINED_FILE)
+        target = run_files.path(workdir, run_files.PRETRAINED_FILE)
         if self._pretrained is None:
             config = huggingface.pretrained_config(self.checkpoint)
-            run.write_json(
+            run_files.write_json(
                 target,
                 {"init_from": self.checkpoint, "config": config.to_dict()},
             )
@@ -579,8 +583,33 @@ class Task:
                 f"{config.vocab_size} of its model's vocab_size."
             )
 
+    def source_model(self):
+        """The final model of the run ``model.init_from`` names (its
+        pretrained parts are copied from it): uncompiled, LoRA adapters
+        merged; loaded once.
+
+        Raises:
+            RunError: its ``model.keras`` is damaged or of no model of
+                this package.
+            ConfigError: it was saved by an earlier version, as a plain
+                functional model without named parts.
+        """
+        if self._source_model is None:
+            target = run_files.path(self.init_from, run_files.MODEL_FILE)
+            model = load_model(target, compile=False)
+            if getattr(model, "transformer_config", None) is None:
+                raise ConfigError(
+                    f"model.init_from={self.init_from!r}: its {target} was "
+                    "saved by an earlier version, without the parts "
+                    "init_from copies; train that run again."
+                )
+            if getattr(model, "lora", None):
+                model = model.merged()
+            self._source_model = model
+        return self._source_model
+
     def _check_pretrained_fits(self, source_run):
-        theirs = run.load_task(source_run).model_config()
+        theirs = self.source_model().transformer_config
         ours = self.model_config()
         different = [
             f"{field} {getattr(theirs, field)!r} there, "
@@ -658,7 +687,7 @@ class Task:
     def _copy_encoder(self, source_run, model):
         """Copies the run's ``embedding`` and ``encoder`` into ``model``;
         returns the layers copied."""
-        pretrained = run.load_run(source_run, compile=False)[1]
+        pretrained = self.source_model()
         copied = []
         for part in RUN_PARTS:
             ours = getattr(model, part, None)

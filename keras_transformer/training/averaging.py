@@ -18,7 +18,7 @@ import re
 import keras
 import numpy as np
 
-from keras_transformer import run
+from keras_transformer import run_files
 from keras_transformer.errors import RunError
 
 _SNAPSHOT_NAME = re.compile(r"^step-(\d+)\.weights\.h5$")
@@ -117,7 +117,9 @@ class Snapshotter(keras.callbacks.Callback):
         if step == self.saved_step:
             return
         os.makedirs(self.directory, exist_ok=True)
-        with run.atomic_path(snapshot_path(self.directory, step)) as temporary:
+        with run_files.atomic_path(
+            snapshot_path(self.directory, step)
+        ) as temporary:
             self.model.save_weights(temporary)
         self.saved_step = step
         for _, path in list_snapshots(self.directory)[: -self.keep]:
@@ -138,7 +140,7 @@ def average_into(model, workdir, last, log=print):
     Returns:
         The record: ``{"last", "steps", "left_out"}``.
     """
-    directory = run.path(workdir, run.AVERAGE_DIR)
+    directory = run_files.path(workdir, run_files.AVERAGE_DIR)
     snapshots = list_snapshots(directory)
     if not snapshots:
         raise RunError(
@@ -159,7 +161,9 @@ def average_into(model, workdir, last, log=print):
         "steps": steps,
         "left_out": [os.path.basename(path) for path, _ in left_out],
     }
-    run.write_json(run.path(workdir, run.AVERAGE_FILE), record)
+    run_files.write_json(
+        run_files.path(workdir, run_files.AVERAGE_FILE), record
+    )
     listed = ", ".join(map(str, steps))
     log(
         f"Averaged {len(steps)} snapshot(s) (steps {listed})"

@@ -12,7 +12,7 @@ import os
 
 import keras
 
-from keras_transformer import run
+from keras_transformer import run_files
 from keras_transformer.errors import TrainingDivergedError
 
 
@@ -192,7 +192,7 @@ class HistoryLogger(keras.callbacks.Callback):
         writer = csv.DictWriter(buffer, columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(self.rows)
-        run.write_text(self.path, buffer.getvalue())
+        run_files.write_text(self.path, buffer.getvalue())
 
     def on_train_begin(self, logs=None):
         self.rows = self._read()

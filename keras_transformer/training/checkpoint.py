@@ -13,15 +13,158 @@ tried; if none is usable the run stops with an error instead of silently
 starting over.
 """
 
+import dataclasses
 import os
+import re
+import zipfile
 
 import keras
 
-from keras_transformer import run
-from keras_transformer.errors import RunError
-from keras_transformer.run import list_checkpoints
+# The package's layers, models, losses, metrics and schedules register
+# with Keras when imported: every model of this package then loads.
+import keras_transformer.layers  # noqa: F401
+import keras_transformer.models  # noqa: F401
+import keras_transformer.training  # noqa: F401
+from keras_transformer import run_files
+from keras_transformer.errors import RunError, brief
 
 KEEP = 2
+
+# --------------------------------------------------------- the files
+
+CHECKPOINT_PREFIX = "ckpt-"
+_CHECKPOINT_NAME = re.compile(r"^ckpt-(\d+)\.keras$")
+# Checkpoints of earlier versions (keras.callbacks.BackupAndRestore).
+LEGACY_CHECKPOINTS = (
+    ("latest.weights.h5", "training_metadata.json"),
+    ("latest.weights.h5.bkp", "training_metadata.json.bkp"),
+)
+
+
+@dataclasses.dataclass
+class Checkpoint:
+    """One checkpoint file of a run.
+
+    Attributes:
+        path: the file.
+        step: the training step it was taken after (None: unknown).
+        problem: why it cannot be used, when that is known without
+            loading it.
+    """
+
+    path: str
+    step: int = None
+    problem: str = None
+
+    @property
+    def name(self):
+        """``backup/<file>``, for messages."""
+        parent = os.path.basename(os.path.dirname(self.path))
+        return f"{parent}/{os.path.basename(self.path)}"
+
+
+def checkpoint_path(backup_dir, step):
+    """``backup_dir/ckpt-<step>.keras``."""
+    return os.path.join(backup_dir, f"{CHECKPOINT_PREFIX}{step}.keras")
+
+
+def _legacy_checkpoints(backup_dir, steps_per_epoch):
+    found = []
+    for weights, metadata in LEGACY_CHECKPOINTS:
+        weights_path = os.path.join(backup_dir, weights)
+        if not os.path.exists(weights_path):
+            continue
+        checkpoint = Checkpoint(weights_path)
+        try:
+            values = run_files.read_json(os.path.join(backup_dir, metadata))
+            checkpoint.step = int(values["epoch"]) * steps_per_epoch
+        except (RunError, OSError, KeyError, TypeError, ValueError) as err:
+            checkpoint.problem = (
+                f"its {metadata} is missing or damaged "
+                f"({str(err).splitlines()[0] if str(err) else err!r})"
+            )
+        found.append(checkpoint)
+    return found
+
+
+def list_checkpoints(backup_dir, steps_per_epoch):
+    """The checkpoints in ``backup_dir``, newest first.
+
+    Args:
+        backup_dir: the run's ``backup/`` directory.
+        steps_per_epoch: converts the epochs of older checkpoints to steps.
+
+    Returns:
+        A list of ``Checkpoint``.
+    """
+    if not os.path.isdir(backup_dir):
+        return []
+    found = []
+    for name in os.listdir(backup_dir):
+        match = _CHECKPOINT_NAME.match(name)
+        if match:
+            found.append(
+                Checkpoint(os.path.join(backup_dir, name), int(match.group(1)))
+            )
+    found.sort(key=lambda checkpoint: checkpoint.step, reverse=True)
+    return found + _legacy_checkpoints(backup_dir, steps_per_epoch)
+
+
+# ------------------------------------------------------------ keras files
+
+
+def check_keras_file(target):
+    """Checks that ``target`` is a complete ``.keras`` archive.
+
+    Reads every member and compares its CRC, so truncated or overwritten
+    files are found before Keras tries to load them.
+
+    Raises:
+        RunError: naming the file and what is wrong with it.
+    """
+    if not os.path.isfile(target):
+        raise RunError(f"{target} does not exist.")
+    try:
+        with zipfile.ZipFile(target) as archive:
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+        raise RunError(
+            f"{target} is damaged: not a complete .keras archive "
+            f"({err}); truncated or overwritten?"
+        ) from None
+    if damaged is not None:
+        raise RunError(
+            f"{target} is damaged: its member {damaged} fails its checksum."
+        )
+
+
+def _first_line(err):
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {brief(text[0], 160) if text else ''}"
+
+
+def load_model(target, compile=True):
+    """Loads a ``.keras`` file after checking it is complete.
+
+    Keras' safe mode stays on: a file that would run code (a ``Lambda``,
+    an arbitrary function) is refused, not executed.
+
+    Raises:
+        RunError: naming the file, when it is damaged or is not a model of
+            this package.
+    """
+    check_keras_file(target)
+    try:
+        return keras.saving.load_model(target, compile=compile)
+    except Exception as err:  # any content of a foreign or crafted file
+        raise RunError(
+            f"{target} is not a model this package can load "
+            f"({_first_line(err)}). Use the model.keras that "
+            "keras-transformer train wrote, or train again."
+        ) from None
+
+
+# ------------------------------------------------------ saving, loading
 
 
 def save_checkpoint(model, backup_dir, step, keep=KEEP, previous_step=None):
@@ -42,12 +185,12 @@ def save_checkpoint(model, backup_dir, step, keep=KEEP, previous_step=None):
             half-written; the previous checkpoints are kept).
     """
     os.makedirs(backup_dir, exist_ok=True)
-    target = run.checkpoint_path(backup_dir, step)
+    target = checkpoint_path(backup_dir, step)
     try:
-        with run.atomic_path(target) as temporary:
+        with run_files.atomic_path(target) as temporary:
             model.save(temporary)
     except OSError as err:
-        problem = run.disk_problem(err) or str(err)
+        problem = run_files.disk_problem(err) or str(err)
         resume = (
             f"from step {previous_step}"
             if previous_step is not None
@@ -62,7 +205,7 @@ def save_checkpoint(model, backup_dir, step, keep=KEEP, previous_step=None):
         if old.path != target:
             os.remove(old.path)
     # The metadata of a removed checkpoint of an earlier version.
-    for weights, metadata in run.LEGACY_CHECKPOINTS:
+    for weights, metadata in LEGACY_CHECKPOINTS:
         metadata_path = os.path.join(backup_dir, metadata)
         if not os.path.exists(os.path.join(backup_dir, weights)):
             if os.path.exists(metadata_path):
@@ -86,7 +229,7 @@ def load_into(model, checkpoint):
     if checkpoint.problem:
         raise RunError(checkpoint.problem)
     if checkpoint.path.endswith(".keras"):
-        run.check_keras_file(checkpoint.path)
+        check_keras_file(checkpoint.path)
     optimizer = model.optimizer
     if optimizer is not None and not optimizer.built:
         optimizer.build(model.trainable_variables)

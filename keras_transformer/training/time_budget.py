@@ -22,7 +22,7 @@ import time
 
 import keras
 
-from keras_transformer import run
+from keras_transformer import run_files
 from keras_transformer.errors import RunError
 
 #: The probe's share of the budget, and its fewest steps.
@@ -74,10 +74,10 @@ class Plan:
 
 def read_plan(workdir):
     """The ``Plan`` of ``workdir`` (None: not planned yet)."""
-    path = run.path(workdir, run.PLAN_FILE)
+    path = run_files.path(workdir, run_files.PLAN_FILE)
     if not os.path.exists(path):
         return None
-    values = run.read_json(path)
+    values = run_files.read_json(path)
     names = {field.name for field in dataclasses.fields(Plan)}
     try:
         if not isinstance(values, dict) or set(values) - names:
@@ -94,7 +94,9 @@ def read_plan(workdir):
 
 
 def write_plan(workdir, plan):
-    run.write_json(run.path(workdir, run.PLAN_FILE), dataclasses.asdict(plan))
+    run_files.write_json(
+        run_files.path(workdir, run_files.PLAN_FILE), dataclasses.asdict(plan)
+    )
 
 
 def plan_steps(

@@ -15,6 +15,7 @@ from keras_transformer.cli import main
 from keras_transformer.data.marian_tokenizer import marian_order
 from keras_transformer.errors import ConfigError
 from keras_transformer.export import export_run
+from keras_transformer.import_checkpoint import import_checkpoint
 from keras_transformer.inference.beam import beam_search
 from keras_transformer.inference.decoding import (
     greedy_decode,
@@ -23,7 +24,6 @@ from keras_transformer.inference.decoding import (
 from keras_transformer.models import Transformer
 from keras_transformer.run import load_finished
 from keras_transformer.special_tokens import BOS_ID, EOS_ID, PAD_ID
-from keras_transformer.training.import_checkpoint import import_checkpoint
 from tests.checkpoints.ids import to_ours, until_eos
 from tests.serving import serve_saved_model
 

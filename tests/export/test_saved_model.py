@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_transformer import run
+from keras_transformer import run_files
 from keras_transformer.cli import main
 from keras_transformer.data.pipeline import pad_to_bucket
 from keras_transformer.errors import ConfigError, RunError
@@ -288,7 +288,9 @@ def test_a_full_disk_while_saving_is_one_line_and_leaves_nothing(
     assert "\n" not in message
     version = os.path.join(export_dir, "1")
     assert message.startswith(f"Cannot write the SavedModel to {version}:")
-    assert run.disk_problem(OSError(number, os.strerror(number))) in message
+    assert (
+        run_files.disk_problem(OSError(number, os.strerror(number))) in message
+    )
     assert os.listdir(export_dir) == []  # no version, no temporary
 
     def broken(module, path, signatures=None):

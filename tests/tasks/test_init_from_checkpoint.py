@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from keras_transformer import run
+from keras_transformer import run, run_files
 from keras_transformer.checkpoints.huggingface import load_tokenizer
 from keras_transformer.errors import ConfigError, TrainingInterrupted
 from keras_transformer.experiment import experiment_from_dict
 from keras_transformer.run import load_finished
 from keras_transformer.tasks.base import Task
-from keras_transformer.training.checkpoint import Checkpointer
-from keras_transformer.training.train import train_and_evaluate
+from keras_transformer.train import train_and_evaluate
+from keras_transformer.training.checkpoint import Checkpointer, load_model
 from tests.generated import conll_text, entity_sentences
 from tests.serving import serve_saved_model
 from tests.tasks.test_question_answering import generated_squad
@@ -148,7 +148,7 @@ def test_classification_fine_tunes_a_checkpoint_and_exports_from_text(
     assert metrics["steps"] == 3 and 0 <= metrics["accuracy"] <= 1
     # The run needs the checkpoint no more: it keeps the architecture.
     shutil.rmtree(copy)
-    with open(run.path(workdir, run.PRETRAINED_FILE)) as handle:
+    with open(run_files.path(workdir, run_files.PRETRAINED_FILE)) as handle:
         assert json.load(handle)["config"]["d_model"] == 16
     task, model = load_finished(workdir, compile=False)
     assert task.model_config().d_model == 16
@@ -251,7 +251,7 @@ def test_a_damaged_pretrained_json_is_named(tmp_path):
     from keras_transformer.errors import RunError
     from keras_transformer.tasks.base import _read_pretrained
 
-    target = tmp_path / run.PRETRAINED_FILE
+    target = tmp_path / run_files.PRETRAINED_FILE
     assert _read_pretrained(str(target)) is None
     target.write_text('{"config": {"d_model": 16, "bogus": 1}}')
     with pytest.raises(RunError, match="pretrained.json is not a checkpoint"):
@@ -342,9 +342,9 @@ def test_a_lora_run_keeps_the_checkpoint_frozen_and_resumes_its_adapters(
         "LoRA: rank 2 on the query_value projections of embedding, encoder "
         "(frozen); " in capsys.readouterr().out
     )
-    backup = run.path(workdir, run.BACKUP_DIR)
+    backup = run_files.path(workdir, run_files.BACKUP_DIR)
     (checkpoint,) = os.listdir(backup)
-    halfway = run.load_model(os.path.join(backup, checkpoint))
+    halfway = load_model(os.path.join(backup, checkpoint))
     monkeypatch.setattr(Checkpointer, "on_epoch_end", save)
     metrics = train_and_evaluate(experiment, workdir, verbose=0)
     assert "(step 2); training to step 4" in capsys.readouterr().out

@@ -9,7 +9,7 @@ import pytest
 from keras_transformer.errors import ConfigError
 from keras_transformer.experiment import experiment_from_dict
 from keras_transformer.run import load_finished
-from keras_transformer.training.train import train_and_evaluate
+from keras_transformer.train import train_and_evaluate
 from tests.generated import MASKED_LM, counting_lines
 
 pytestmark = pytest.mark.slow

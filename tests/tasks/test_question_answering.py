@@ -20,7 +20,7 @@ from keras_transformer.experiment import (
 from keras_transformer.inference.answer_extractor import AnswerExtractor
 from keras_transformer.run import load_finished
 from keras_transformer.tasks import get_task
-from keras_transformer.training.train import train_and_evaluate
+from keras_transformer.train import train_and_evaluate
 
 NAMES = "Ann Bo Cleo José Karl Lena Mia Zoë Ægir Søren".split()
 CITIES = "Paris Rome Oslo Kraków Zürich Lima Cairo Malmö".split()

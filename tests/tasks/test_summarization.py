@@ -115,7 +115,7 @@ def _experiment(root, **changes):
 
 @pytest.fixture(scope="module")
 def summarization_run(tmp_path_factory):
-    from keras_transformer.training.train import train_and_evaluate
+    from keras_transformer.train import train_and_evaluate
 
     root = tmp_path_factory.mktemp("summarization")
     _write_json(root / "train.json.gz", meeting_dialogues(1500, seed=0))

@@ -12,7 +12,7 @@ from keras_transformer.errors import DataError
 from keras_transformer.experiment import experiment_from_dict
 from keras_transformer.run import load_finished
 from keras_transformer.tasks import get_task
-from keras_transformer.training.train import train_and_evaluate
+from keras_transformer.train import train_and_evaluate
 from tests.generated import (
     MASKED_LM,
     NER_FILLER,

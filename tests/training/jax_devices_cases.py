@@ -17,8 +17,8 @@ import yaml
 
 from keras_transformer.errors import ConfigError
 from keras_transformer.experiment import load_experiment
+from keras_transformer.train import train_and_evaluate
 from keras_transformer.training import jax_devices
-from keras_transformer.training.train import train_and_evaluate
 from tests.models import model_kinds
 from tests.test_faults import CONFIG
 

@@ -11,9 +11,9 @@ import pytest
 
 from keras_transformer import cli
 from keras_transformer.errors import RunError
+from keras_transformer.train import train_and_evaluate
 from keras_transformer.training import averaging
-from keras_transformer.training.train import train_and_evaluate
-from tests.training.test_train import _experiment
+from tests.test_train import _experiment
 
 
 def _toy():

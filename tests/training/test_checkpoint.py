@@ -7,11 +7,11 @@ import keras
 import numpy as np
 import pytest
 
-from keras_transformer import run
 from keras_transformer.errors import RunError
 from keras_transformer.training.callbacks import StepCounter
 from keras_transformer.training.checkpoint import (
     Checkpointer,
+    list_checkpoints,
     load_into,
     restore_latest,
     save_checkpoint,
@@ -63,7 +63,7 @@ def test_a_step_count_that_disagrees_with_the_name_is_refused(tmp_path):
     save_checkpoint(_trained(2), str(tmp_path), 2)
     os.rename(tmp_path / "ckpt-2.keras", tmp_path / "ckpt-5.keras")
     with pytest.raises(RunError, match="taken 2 steps, not the 5"):
-        load_into(_model(), run.list_checkpoints(str(tmp_path), 1)[0])
+        load_into(_model(), list_checkpoints(str(tmp_path), 1)[0])
 
 
 def test_with_accumulated_gradients_a_step_is_an_update(tmp_path):

@@ -23,7 +23,7 @@ MIRRORED = textwrap.dedent(
     from keras_transformer.experiment import experiment_from_dict
     from keras_transformer.training import distribute
     from keras_transformer.run import load_run
-    from keras_transformer.training.train import train_and_evaluate
+    from keras_transformer.train import train_and_evaluate
 
     strategy = distribute.get_strategy("mirrored")
     experiment = experiment_from_dict(json.loads(sys.argv[1]))

@@ -37,7 +37,7 @@ WORKER = textwrap.dedent(
         "task": {"type": "worker", "index": int(sys.argv[2])},
     })
     from keras_transformer.experiment import experiment_from_dict
-    from keras_transformer.training.train import train_and_evaluate
+    from keras_transformer.train import train_and_evaluate
     experiment = experiment_from_dict(json.loads(sys.argv[3]))
     metrics = train_and_evaluate(experiment, sys.argv[4], verbose=0)
     print(json.dumps({"loss": metrics["loss"]}))

@@ -15,9 +15,9 @@ from keras_transformer.experiment import (
     parse_duration,
 )
 from keras_transformer.run import load_run
+from keras_transformer.train import train_and_evaluate
 from keras_transformer.training import time_budget
-from keras_transformer.training.train import train_and_evaluate
-from tests.training.test_train import TINY
+from tests.test_train import TINY
 
 
 @pytest.mark.parametrize(

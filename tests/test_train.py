@@ -14,12 +14,12 @@ import pytest
 from keras_transformer.errors import DataError, RunError
 from keras_transformer.experiment import experiment_from_dict
 from keras_transformer.run import load_run
-from keras_transformer.training.schedule import TransformerSchedule
-from keras_transformer.training.train import (
+from keras_transformer.train import (
     compile_model,
     evaluate,
     train_and_evaluate,
 )
+from keras_transformer.training.schedule import TransformerSchedule
 
 TINY = {
     "task": "translation",
@@ -322,8 +322,8 @@ def test_classification_and_language_model_train(tmp_path):
 
 
 def test_optimizer_options_reach_the_optimizer():
+    from keras_transformer.train import make_optimizer
     from keras_transformer.training.schedule import TransformerSchedule
-    from keras_transformer.training.train import make_optimizer
 
     experiment = _experiment(
         training={"clipnorm": 0.5, "gradient_accumulation_steps": 4}
@@ -424,8 +424,8 @@ def test_a_loss_far_above_chance_stops_training_as_diverged(tmp_path):
 
 
 def test_a_run_whose_optimizer_did_not_step_is_refused():
+    from keras_transformer.train import _check_trained
     from keras_transformer.training.callbacks import StepCounter
-    from keras_transformer.training.train import _check_trained
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile("adam", "mse")

@@ -12,7 +12,7 @@ checkpoint with the same ``model.init_from``.
 import dataclasses
 import os
 
-from keras_transformer import run
+from keras_transformer import run_files
 from keras_transformer.checkpoints import huggingface
 from keras_transformer.errors import ConfigError
 from keras_transformer.experiment import Experiment, save_experiment
@@ -87,11 +87,13 @@ def import_checkpoint(path, workdir, experiment=None, log=print):
     kept = {k: v for k, v in experiment.model.items() if k in TUNABLE_FIELDS}
     experiment.model = {"init_from": path, **kept}
     os.makedirs(workdir, exist_ok=True)
-    save_experiment(experiment, run.path(workdir, run.CONFIG_FILE))
+    save_experiment(experiment, run_files.path(workdir, run_files.CONFIG_FILE))
     task.prepare(workdir, splits=None)
     model = task.build_model()
     task.initialize(model, log=log)
-    with run.atomic_path(run.path(workdir, run.MODEL_FILE)) as temporary:
+    with run_files.atomic_path(
+        run_files.path(workdir, run_files.MODEL_FILE)
+    ) as temporary:
         model.save(temporary)
     log(
         f"Imported {path} as a {experiment.task} run in {workdir}: "

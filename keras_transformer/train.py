@@ -11,7 +11,7 @@ Training checkpoints every ``training.steps_per_epoch`` steps (one Keras
 full disk, an error in the final evaluation) resumes from the last complete
 checkpoint, losing at most the steps since then. A finished run is not
 trained again; rerunning it with more ``training.steps`` trains on. One
-trainer at a time may use a run directory (``run.RunLock``).
+trainer at a time may use a run directory (``run_files.RunLock``).
 
 The model trains under the Keras backend of ``KERAS_BACKEND``: TensorFlow
 (the default) or JAX (every device, XLA always on; ``distribute``). The data
@@ -30,7 +30,7 @@ import time
 
 import keras
 
-from keras_transformer import run, terminal
+from keras_transformer import run, run_files, terminal
 from keras_transformer.errors import (
     DataError,
     RunError,
@@ -49,7 +49,10 @@ from keras_transformer.training.callbacks import (
     divergence_limit,
 )
 from keras_transformer.training.checkpoint import (
+    Checkpoint,
     Checkpointer,
+    check_keras_file,
+    list_checkpoints,
     load_into,
     optimizer_steps,
     restore_latest,
@@ -140,7 +143,10 @@ def compile_model(model, task, jit_compile, steps=None, build=True):
 
 # Files derived from the task, data and tokenizer settings: a run that
 # never trained a step starts over without them when those settings change.
-_DERIVED = run.TOKENIZER_DIRS + (run.LABELS_FILE, run.PRETRAINED_FILE)
+_DERIVED = run_files.TOKENIZER_DIRS + (
+    run_files.LABELS_FILE,
+    run_files.PRETRAINED_FILE,
+)
 
 
 def _derived_from(key):
@@ -160,8 +166,8 @@ def _check_resume(experiment, state, workdir):
         if state.started:
             raise RunError(
                 f"{workdir} holds checkpoints or a model but no "
-                f"{run.CONFIG_FILE}: it cannot be resumed safely. Use a new "
-                "--workdir."
+                f"{run_files.CONFIG_FILE}: it cannot be resumed safely. Use a "
+                "new --workdir."
             )
         return
     allowed, forbidden = run.resume_differences(saved, experiment)
@@ -173,7 +179,7 @@ def _check_resume(experiment, state, workdir):
         )
         if any(_derived_from(key) for key, _, _ in forbidden):
             for name in _DERIVED:
-                target = run.path(workdir, name)
+                target = run_files.path(workdir, name)
                 if os.path.isdir(target):
                     shutil.rmtree(target)
                 elif os.path.exists(target):
@@ -215,8 +221,8 @@ def _restore(model, workdir, state, steps_per_epoch):
         ``(step, source)``: the step restored (0 for a fresh start) and a
         description of where it came from (None for a fresh start).
     """
-    backup_dir = run.path(workdir, run.BACKUP_DIR)
-    model_path = run.path(workdir, run.MODEL_FILE)
+    backup_dir = run_files.path(workdir, run_files.BACKUP_DIR)
+    model_path = run_files.path(workdir, run_files.MODEL_FILE)
     try:
         checkpoint = restore_latest(model, backup_dir, steps_per_epoch)
     except RunError:
@@ -231,7 +237,7 @@ def _restore(model, workdir, state, steps_per_epoch):
         return checkpoint.step, checkpoint.name
     if not state.has_model:
         return 0, None
-    final = run.Checkpoint(model_path, state.trained_steps)
+    final = Checkpoint(model_path, state.trained_steps)
     try:
         load_into(model, final)
     except RunError as err:
@@ -241,7 +247,7 @@ def _restore(model, workdir, state, steps_per_epoch):
         ) from None
     if final.step is None:  # stored before its step was recorded
         final.step = optimizer_steps(model)
-    return final.step, run.MODEL_FILE
+    return final.step, run_files.MODEL_FILE
 
 
 def _finished_metrics(experiment, state, workdir, final_step):
@@ -262,9 +268,9 @@ def _finished_metrics(experiment, state, workdir, final_step):
             f"The run is complete, so these changes have no effect: "
             f"{run.describe_differences(allowed)}."
         )
-    model_path = run.path(workdir, run.MODEL_FILE)
+    model_path = run_files.path(workdir, run_files.MODEL_FILE)
     try:
-        run.check_keras_file(model_path)
+        check_keras_file(model_path)
     except RunError as err:
         if state.checkpoints:
             print(f"WARNING: {err} Writing it again from the checkpoint.")
@@ -309,16 +315,16 @@ def train_and_evaluate(experiment: Experiment, workdir, verbose="auto"):
     )
     check_fits(experiment, distribute.accelerator_kind(strategy))
     workdir = distribute.worker_workdir(strategy, workdir)
-    run.check_writable(workdir, "train")
-    run.check_no_links(workdir)
-    with run.RunLock(workdir) as lock:
+    run_files.check_writable(workdir, "train")
+    run_files.check_no_links(workdir)
+    with run_files.RunLock(workdir) as lock:
         if lock.stale_holder:
             print(
                 f"Took over the lock of PID {lock.stale_holder.get('pid')}, "
                 "which is no longer running."
             )
-        for name in ("", run.BACKUP_DIR, run.AVERAGE_DIR):
-            run.remove_stale_temporaries(run.path(workdir, name))
+        for name in ("", run_files.BACKUP_DIR, run_files.AVERAGE_DIR):
+            run_files.remove_stale_temporaries(run_files.path(workdir, name))
         return _train_and_evaluate(
             experiment, workdir, strategy, terminal.verbosity(verbose)
         )
@@ -330,7 +336,7 @@ def _read_plan(config, state, workdir):
     if config.time_budget is None:
         return None
     if not state.started:
-        target = run.path(workdir, run.PLAN_FILE)
+        target = run_files.path(workdir, run_files.PLAN_FILE)
         if os.path.exists(target):
             os.remove(target)
         return None
@@ -363,7 +369,9 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
     metrics = _finished_metrics(experiment, state, workdir, final_step)
     if metrics is not None:
         print(f"{workdir} holds a finished run; its metrics:")
-        shutil.rmtree(run.path(workdir, run.BACKUP_DIR), ignore_errors=True)
+        shutil.rmtree(
+            run_files.path(workdir, run_files.BACKUP_DIR), ignore_errors=True
+        )
         return metrics
     keras.utils.set_random_seed(config.seed)
     policy = distribute.resolve_mixed_precision(
@@ -378,7 +386,7 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
     task.batch_multiple = distribute.batch_multiple(strategy)
     splits = load_data(task)
     # From here on the run's files derive from this experiment.
-    save_experiment(experiment, run.path(workdir, run.CONFIG_FILE))
+    save_experiment(experiment, run_files.path(workdir, run_files.CONFIG_FILE))
     task.prepare(workdir, splits)
     task.check_data(splits)
     built = time.time()
@@ -418,7 +426,7 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
             f"Training is complete ({start_step} steps, {source}); evaluating."
         )
     averaged = None
-    if source != run.MODEL_FILE or counter.step != start_step:
+    if source != run_files.MODEL_FILE or counter.step != start_step:
         averaged = _save_final(model, workdir, config)
     train_seconds = time.time() - started
     try:
@@ -434,8 +442,12 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
     metrics["train_seconds"] = round(train_seconds, 1)
     if averaged:
         metrics["averaged"] = averaged["steps"]
-    run.write_json(run.path(workdir, run.METRICS_FILE), metrics)
-    shutil.rmtree(run.path(workdir, run.BACKUP_DIR), ignore_errors=True)
+    run_files.write_json(
+        run_files.path(workdir, run_files.METRICS_FILE), metrics
+    )
+    shutil.rmtree(
+        run_files.path(workdir, run_files.BACKUP_DIR), ignore_errors=True
+    )
     return metrics
 
 
@@ -447,16 +459,24 @@ def _save_final(model, workdir, config):
         What was averaged (``averaging.average_into``), or None.
     """
     if not config.average_last:
-        with run.atomic_path(run.path(workdir, run.MODEL_FILE)) as temporary:
+        with run_files.atomic_path(
+            run_files.path(workdir, run_files.MODEL_FILE)
+        ) as temporary:
             model.save(temporary)
         return None
-    with run.atomic_path(run.path(workdir, run.UNAVERAGED_FILE)) as temporary:
+    with run_files.atomic_path(
+        run_files.path(workdir, run_files.UNAVERAGED_FILE)
+    ) as temporary:
         model.save(temporary)
-    kept = len(averaging.list_snapshots(run.path(workdir, run.AVERAGE_DIR)))
+    kept = len(
+        averaging.list_snapshots(run_files.path(workdir, run_files.AVERAGE_DIR))
+    )
     record = averaging.average_into(
         model, workdir, min(config.average_last, kept)
     )
-    with run.atomic_path(run.path(workdir, run.MODEL_FILE)) as temporary:
+    with run_files.atomic_path(
+        run_files.path(workdir, run_files.MODEL_FILE)
+    ) as temporary:
         model.save(temporary)
     return record
 
@@ -560,7 +580,7 @@ def _set_aside_evaluations(workdir, state, name=None):
     """Moves the ``eval/`` results of a finished model that training is
     about to replace into ``eval/step-<N>/`` (or ``eval/<name>/``): kept,
     but no longer beside the results of the new model."""
-    eval_dir = run.path(workdir, run.EVAL_DIR)
+    eval_dir = run_files.path(workdir, run_files.EVAL_DIR)
     if not state.has_model or not os.path.isdir(eval_dir):
         return
     names = sorted(
@@ -639,7 +659,7 @@ def _fit(
         task.limit_split(splits["validation"]), training=False
     )
     checkpointer = Checkpointer(
-        run.path(workdir, run.BACKUP_DIR),
+        run_files.path(workdir, run_files.BACKUP_DIR),
         counter,
         saved_step=start_step if source else None,
     )
@@ -648,13 +668,13 @@ def _fit(
         StopOnDivergence(checkpointer, divergence_limit(task.output_classes())),
         StepLimit(counter, target),
         HistoryLogger(
-            run.path(workdir, run.HISTORY_FILE),
+            run_files.path(workdir, run_files.HISTORY_FILE),
             counter,
             initial_step=start_step,
             steps_per_epoch=epoch_length,
         ),
         checkpointer,
-        keras.callbacks.TensorBoard(run.path(workdir, run.LOG_DIR)),
+        keras.callbacks.TensorBoard(run_files.path(workdir, run_files.LOG_DIR)),
     ]
     callbacks.extend(
         progress_callbacks(
@@ -664,7 +684,7 @@ def _fit(
     if config.average_last and snapshots:
         callbacks.append(
             averaging.Snapshotter(
-                run.path(workdir, run.AVERAGE_DIR),
+                run_files.path(workdir, run_files.AVERAGE_DIR),
                 counter,
                 dataclasses.replace(config, steps=target).snapshot_interval,
                 config.average_last,
@@ -688,8 +708,8 @@ def _fit(
         )
     except KeyboardInterrupt:
         # What is on disk, whatever the moment of the interruption.
-        checkpoints = run.list_checkpoints(
-            run.path(workdir, run.BACKUP_DIR), epoch_length
+        checkpoints = list_checkpoints(
+            run_files.path(workdir, run_files.BACKUP_DIR), epoch_length
         )
         resume = (
             f"resume from step {checkpoints[0].step}"
@@ -714,22 +734,26 @@ def average_run(workdir, last, verbose="auto"):
         The metrics, with ``averaged``: the steps of the snapshots used.
     """
     verbose = terminal.verbosity(verbose)
-    run.check_writable(workdir, "average")
-    run.check_no_links(workdir)
-    with run.RunLock(workdir):
+    run_files.check_writable(workdir, "average")
+    run_files.check_no_links(workdir)
+    with run_files.RunLock(workdir):
         state = run.run_state(workdir)
         task, model = run.load_finished(workdir)
-        unaveraged = run.path(workdir, run.UNAVERAGED_FILE)
-        previous = run.path(workdir, run.AVERAGE_FILE)
+        unaveraged = run_files.path(workdir, run_files.UNAVERAGED_FILE)
+        previous = run_files.path(workdir, run_files.AVERAGE_FILE)
         was = (
-            f"average-last{run.read_json(previous).get('last')}"
+            f"average-last{run_files.read_json(previous).get('last')}"
             if os.path.exists(previous) and os.path.exists(unaveraged)
             else "unaveraged"
         )
         record = averaging.average_into(model, workdir, last)
         if not os.path.exists(unaveraged):
-            shutil.copyfile(run.path(workdir, run.MODEL_FILE), unaveraged)
-        with run.atomic_path(run.path(workdir, run.MODEL_FILE)) as temporary:
+            shutil.copyfile(
+                run_files.path(workdir, run_files.MODEL_FILE), unaveraged
+            )
+        with run_files.atomic_path(
+            run_files.path(workdir, run_files.MODEL_FILE)
+        ) as temporary:
             model.save(temporary)
         _set_aside_evaluations(workdir, state, name=was)
         splits = task.load_splits()
@@ -737,7 +761,9 @@ def average_run(workdir, last, verbose="auto"):
             task, model, splits, workdir, state.trained_steps, verbose
         )
         metrics["averaged"] = record["steps"]
-        run.write_json(run.path(workdir, run.METRICS_FILE), metrics)
+        run_files.write_json(
+            run_files.path(workdir, run_files.METRICS_FILE), metrics
+        )
     return metrics
 
 
@@ -751,7 +777,7 @@ def _write_rows(path, rows):
     )
     writer.writeheader()
     writer.writerows(rows)
-    run.write_text(path, buffer.getvalue())
+    run_files.write_text(path, buffer.getvalue())
 
 
 def evaluate(
@@ -788,9 +814,9 @@ def evaluate(
     )
     compile_model(model, task, jit_compile, build=False)
     if output_dir is None:
-        run.check_no_links(workdir, (run.EVAL_DIR,))
-        output_dir = run.path(workdir, run.EVAL_DIR)
-    run.check_writable(
+        run_files.check_no_links(workdir, (run_files.EVAL_DIR,))
+        output_dir = run_files.path(workdir, run_files.EVAL_DIR)
+    run_files.check_writable(
         output_dir,
         "write the evaluation",
         fix="Pass --output-dir DIR (a writable directory) to write the "
@@ -820,7 +846,7 @@ def _write_evaluation(output_dir, task, split, decoding, metrics, rows):
     outputs = [stem + ".json"] + ([stem + ".tsv"] if rows else [])
     _write_rows(stem + ".tsv", rows)
     metrics = dict(metrics, outputs=outputs)
-    run.write_json(stem + ".json", metrics)
+    run_files.write_json(stem + ".json", metrics)
     return metrics
 
 
@@ -832,7 +858,12 @@ def _evaluate_final(task, model, splits, workdir, steps, verbose):
     metrics, rows = task.evaluate(model, splits, split, verbose=verbose)
     metrics["steps"] = steps
     return _write_evaluation(
-        run.path(workdir, run.EVAL_DIR), task, split, None, metrics, rows
+        run_files.path(workdir, run_files.EVAL_DIR),
+        task,
+        split,
+        None,
+        metrics,
+        rows,
     )
 
 
