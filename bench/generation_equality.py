@@ -149,7 +149,7 @@ def main():
     from keras_transformer.checkpoints import load_huggingface
     from keras_transformer.checkpoints.gpt2 import gpt2_order
     from keras_transformer.checkpoints.huggingface import read_config
-    from keras_transformer.data.marian_tokenizer import marian_order
+    from keras_transformer.data.tokenizers.marian import marian_order
     from keras_transformer.inference.beam import beam_search
     from keras_transformer.inference.decoding import greedy_decode
     from keras_transformer.special_tokens import EOS_ID, checkpoint_ids

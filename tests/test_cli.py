@@ -601,7 +601,7 @@ def test_a_full_disk_reported_by_another_library_is_one_line(
 ):
     import tensorflow as tf
 
-    from keras_transformer.data.tokenizer import Tokenizer
+    from keras_transformer.data.tokenizers import Tokenizer
 
     def save(self, path):
         raise tf.errors.ResourceExhaustedError(

@@ -14,9 +14,9 @@ import os
 
 from keras_transformer.checkpoints import bert, gpt2, marian
 from keras_transformer.checkpoints.weights import Tensors, assign
-from keras_transformer.data.byte_pair import BytePairTokenizer
-from keras_transformer.data.marian_tokenizer import MarianTokenizer
-from keras_transformer.data.wordpiece import WordPieceTokenizer
+from keras_transformer.data.tokenizers.byte_pair import BytePairTokenizer
+from keras_transformer.data.tokenizers.marian import MarianTokenizer
+from keras_transformer.data.tokenizers.wordpiece import WordPieceTokenizer
 from keras_transformer.errors import ConfigError
 from keras_transformer.models.parts import find_parts
 

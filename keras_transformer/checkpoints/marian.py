@@ -33,7 +33,7 @@ from keras_transformer.checkpoints.weights import (
     take,
     tied,
 )
-from keras_transformer.data.marian_tokenizer import marian_order
+from keras_transformer.data.tokenizers.marian import marian_order
 from keras_transformer.errors import ConfigError
 from keras_transformer.models import Transformer, TransformerConfig
 

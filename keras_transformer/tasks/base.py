@@ -20,7 +20,7 @@ import tensorflow as tf
 from keras_transformer import run_files
 from keras_transformer.checkpoints import huggingface
 from keras_transformer.data import batch_shapes, datasets, pipeline
-from keras_transformer.data.tokenizer import (
+from keras_transformer.data.tokenizers import (
     ByteTokenizer,
     Tokenizer,
     train_sentencepiece,

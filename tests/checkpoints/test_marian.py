@@ -12,7 +12,7 @@ import pytest
 
 from keras_transformer.checkpoints import load_huggingface
 from keras_transformer.cli import main
-from keras_transformer.data.marian_tokenizer import marian_order
+from keras_transformer.data.tokenizers.marian import marian_order
 from keras_transformer.errors import ConfigError
 from keras_transformer.export import export_run
 from keras_transformer.import_checkpoint import import_checkpoint

@@ -15,7 +15,7 @@ from keras_transformer.data.pipeline import (
     bucket_lengths,
     encode_translation,
 )
-from keras_transformer.data.tokenizer import ByteTokenizer
+from keras_transformer.data.tokenizers import ByteTokenizer
 
 LENGTHS = [8, 12, 16, 24, 32]
 

@@ -9,7 +9,7 @@ from keras_transformer.data.pipeline import (
     encode_language_model,
     encode_translation,
 )
-from keras_transformer.data.tokenizer import (
+from keras_transformer.data.tokenizers import (
     BOS_ID,
     EOS_ID,
     PAD_ID,

@@ -15,7 +15,7 @@ from keras_transformer.data.question_windows import (
     question_windows,
     window_labels,
 )
-from keras_transformer.data.tokenizer import ByteTokenizer, train_sentencepiece
+from keras_transformer.data.tokenizers import ByteTokenizer, train_sentencepiece
 from keras_transformer.errors import DataError
 from keras_transformer.special_tokens import BOS_ID, EOS_ID
 

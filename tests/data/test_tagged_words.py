@@ -8,7 +8,7 @@ from keras_transformer.data.tagged_words import (
     first_piece_positions,
     word_pieces,
 )
-from keras_transformer.data.tokenizer import ByteTokenizer
+from keras_transformer.data.tokenizers import ByteTokenizer
 from keras_transformer.special_tokens import BOS_ID, EOS_ID, UNK_ID
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from keras_transformer.data.tokenizer import ByteTokenizer
+from keras_transformer.data.tokenizers import ByteTokenizer
 from keras_transformer.inference import (
     Translator,
     beam_search,

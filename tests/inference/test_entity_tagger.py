@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_transformer.data.tokenizer import BYTE_OFFSET, ByteTokenizer
+from keras_transformer.data.tokenizers import BYTE_OFFSET, ByteTokenizer
 from keras_transformer.inference.entity_tagger import EntityTagger
 from keras_transformer.special_tokens import BOS_ID, EOS_ID
 

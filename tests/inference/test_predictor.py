@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from keras_transformer import backend
-from keras_transformer.data.tokenizer import ByteTokenizer
+from keras_transformer.data.tokenizers import ByteTokenizer
 from keras_transformer.inference import (
     AnswerExtractor,
     DecodingConfig,

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from keras_transformer import cli
-from keras_transformer.data.tokenizer import ByteTokenizer
+from keras_transformer.data.tokenizers import ByteTokenizer
 from keras_transformer.errors import DataError
 from keras_transformer.experiment import (
     experiment_from_dict,

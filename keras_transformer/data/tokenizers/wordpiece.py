@@ -19,7 +19,7 @@ import os
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from keras_transformer.data.tokenizer import CONFIG_FILE, Tokenizer, _join
+from keras_transformer.data.tokenizers.base import CONFIG_FILE, Tokenizer, _join
 
 VOCAB_FILE = "vocab.txt"
 #: BERT's special pieces, by the role they play here.

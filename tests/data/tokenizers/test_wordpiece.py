@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_transformer.data.tokenizer import Tokenizer
-from keras_transformer.data.wordpiece import WordPieceTokenizer
+from keras_transformer.data.tokenizers import Tokenizer
+from keras_transformer.data.tokenizers.wordpiece import WordPieceTokenizer
 
-HF = os.path.join(os.path.dirname(__file__), "..", "fixtures", "huggingface")
+HF = os.path.join(
+    os.path.dirname(__file__), "..", "..", "fixtures", "huggingface"
+)
 
 
 def _fixture(name):

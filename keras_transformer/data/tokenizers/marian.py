@@ -28,11 +28,13 @@ import os
 
 import tensorflow as tf
 
-from keras_transformer.data.tokenizer import (
+from keras_transformer.data.tokenizers.base import (
     CONFIG_FILE,
     Tokenizer,
     _is_plain_name,
     _join,
+)
+from keras_transformer.data.tokenizers.sentencepiece import (
     _SentencePieceResource,
     sentencepiece_split,
 )

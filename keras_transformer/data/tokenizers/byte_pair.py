@@ -36,7 +36,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from keras_transformer.data.tokenizer import (
+from keras_transformer.data.tokenizers.base import (
     CONFIG_FILE,
     Tokenizer,
     _is_plain_name,

@@ -12,18 +12,23 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_transformer.data.byte_pair import (
+from keras_transformer.data.tokenizers import Tokenizer
+from keras_transformer.data.tokenizers.byte_pair import (
     END_OF_TEXT,
     BytePairTokenizer,
     byte_symbols,
     read_merges,
     read_vocabulary,
 )
-from keras_transformer.data.tokenizer import Tokenizer
 from keras_transformer.special_tokens import checkpoint_ids
 
 FIXTURE = os.path.join(
-    os.path.dirname(__file__), "..", "fixtures", "huggingface", "gpt2_tokenizer"
+    os.path.dirname(__file__),
+    "..",
+    "..",
+    "fixtures",
+    "huggingface",
+    "gpt2_tokenizer",
 )
 
 

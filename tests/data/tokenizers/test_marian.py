@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_transformer.data.marian_tokenizer import (
+from keras_transformer.data.tokenizers import Tokenizer
+from keras_transformer.data.tokenizers.marian import (
     MarianTokenizer,
     marian_order,
 )
-from keras_transformer.data.tokenizer import Tokenizer
 from keras_transformer.special_tokens import checkpoint_ids
 
 MARIAN = os.path.join(
-    os.path.dirname(__file__), "..", "fixtures", "huggingface", "marian"
+    os.path.dirname(__file__), "..", "..", "fixtures", "huggingface", "marian"
 )
 
 

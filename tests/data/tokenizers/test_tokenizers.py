@@ -1,4 +1,4 @@
-"""Tests of keras_transformer.data.tokenizer.
+"""Tests of keras_transformer.data.tokenizers.
 
 The expected values are computed independently (Python's ``str.encode``, the
 ``sentencepiece`` library) or are round-trip properties, never copied from a
@@ -18,8 +18,7 @@ import pytest
 import sentencepiece as spm
 import tensorflow as tf
 
-from keras_transformer.data import tokenizer as tok
-from keras_transformer.data.tokenizer import (
+from keras_transformer.data.tokenizers import (
     BOS_ID,
     EOS_ID,
     PAD_ID,
@@ -28,6 +27,7 @@ from keras_transformer.data.tokenizer import (
     SentencePieceTokenizer,
     Tokenizer,
     train_sentencepiece,
+    trainer,
 )
 
 _SYLLABLES = [c + v for c in "bdfgklmnprst" for v in "aeiou"]
@@ -360,12 +360,12 @@ def test_max_sentences_samples_deterministically():
 
 def test_reservoir_sample_is_uniform_and_ordered():
     texts = [f"s{i}" for i in range(1000)]
-    sample = tok._sample(iter(texts), 100, seed=0)
+    sample = trainer._sample(iter(texts), 100, seed=0)
     assert len(sample) == len(set(sample)) == 100
     indices = [int(t[1:]) for t in sample]
     assert indices == sorted(indices)
     assert 300 < np.mean(indices) < 700  # not just the first 100
-    assert tok._sample(texts, 2000, seed=0) == texts
+    assert trainer._sample(texts, 2000, seed=0) == texts
 
 
 def test_character_coverage_maps_rare_characters_to_unk():
