@@ -596,6 +596,7 @@ def experiment_from_dict(values, stored=False):
         )
     _check_model_section(experiment.model)
     _check_cooldown(experiment.training)
+    _check_weight_decay(experiment.training)
     _check_lora(experiment)
     # Build once to validate the model fields and their types.
     _check_positions(experiment.model_config(vocab_size=8), experiment.training)
@@ -627,6 +628,15 @@ def _check_lora(experiment):
         raise ConfigError(
             "training.average_last: checkpoint averaging is not available "
             "with training.lora_rank; set average_last: 0."
+        )
+
+
+def _check_weight_decay(training):
+    if training.weight_decay and training.optimizer != "adamw":
+        raise ConfigError(
+            f"training.weight_decay={training.weight_decay} is decoupled "
+            "weight decay, which only adamw applies: set training.optimizer: "
+            "adamw, or weight_decay: 0."
         )
 
 

@@ -144,6 +144,17 @@ def test_a_cooldown_needs_the_transformer_schedule():
         )
 
 
+def test_weight_decay_needs_adamw():
+    with pytest.raises(ConfigError) as raised:
+        experiment_from_dict({"training": {"weight_decay": 0.01}})
+    assert str(raised.value) == (
+        "training.weight_decay=0.01 is decoupled weight decay, which only "
+        "adamw applies: set training.optimizer: adamw, or weight_decay: 0."
+    )
+    decayed = {"optimizer": "adamw", "weight_decay": 0.01}
+    experiment_from_dict({"training": decayed})  # accepted
+
+
 @pytest.mark.parametrize(
     "steps, fraction, cooldown",
     [
