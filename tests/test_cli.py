@@ -575,7 +575,7 @@ def test_evaluate_writes_elsewhere_when_the_run_cannot_be_written(
 ):
     import json
 
-    from keras_transformer import run
+    from keras_transformer import run_files
 
     copy = _copy(classification_run, tmp_path)
     kept = sorted(os.listdir(copy / "eval"))  # train's final evaluation
@@ -591,7 +591,7 @@ def test_evaluate_writes_elsewhere_when_the_run_cannot_be_written(
     def read_only(target, mode="w"):
         raise PermissionError(13, "Permission denied", target)
 
-    monkeypatch.setattr(run, "open_new", read_only)
+    monkeypatch.setattr(run_files, "open_new", read_only)
     line = _one_error_line(*_main(capsys, "evaluate", "--workdir", copy)[::2])
     assert "permission denied. Pass --output-dir DIR" in line
 
