@@ -110,6 +110,16 @@ def _parser():
         description="Train and evaluate Transformers (Vaswani et al. 2017).",
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_train(commands)
+    _add_import(commands)
+    _add_average(commands)
+    _add_evaluate(commands, decoding)
+    _add_predict(commands, decoding)
+    _add_export(commands, decoding)
+    return parser
+
+
+def _add_train(commands):
     train = commands.add_parser(
         "train", help="train an experiment (resumes an interrupted run)"
     )
@@ -122,6 +132,9 @@ def _parser():
         metavar="KEY=VALUE",
         help="override a config key, e.g. --set training.steps=200",
     )
+
+
+def _add_import(commands):
     imported = commands.add_parser(
         "import",
         help="make a run directory of a published checkpoint (Marian/"
@@ -145,6 +158,9 @@ def _parser():
         help="override a key of the experiment, e.g. "
         "--set evaluation.decoding.beam_size=6",
     )
+
+
+def _add_average(commands):
     average = commands.add_parser(
         "average",
         help="make model.keras the average of a run's last K snapshots "
@@ -158,6 +174,9 @@ def _parser():
         metavar="K",
         help="how many of the newest snapshots (1: the final weights)",
     )
+
+
+def _add_evaluate(commands, decoding):
     evaluate = commands.add_parser(
         "evaluate",
         help="evaluate a finished run on a split; writes eval/<split>-"
@@ -174,6 +193,10 @@ def _parser():
         help="write the results to DIR instead of the run's eval/ (e.g. "
         "for a read-only run directory)",
     )
+
+
+def _add_predict(commands, decoding):
+    """``predict`` and its alias for translation runs, ``translate``."""
     for name, help in (
         (
             "predict",
@@ -223,6 +246,9 @@ def _parser():
             help="(translation) save the cross-attention heatmap of the "
             "first input",
         )
+
+
+def _add_export(commands, decoding):
     export = commands.add_parser(
         "export",
         help="write a SavedModel for TensorFlow Serving to EXPORT_DIR/N/",
@@ -262,7 +288,6 @@ def _parser():
         help="the most inputs the graph runs at once, which bounds its "
         "memory; larger requests run in chunks of N (default 64)",
     )
-    return parser
 
 
 def _print_metrics(metrics):

@@ -364,96 +364,33 @@ class MultiHeadAttention(keras.layers.Layer):
         cache_update_index=None,
         decoding_weights=None,
     ):
-        if value is None and (cache is None or cache_update_index is not None):
-            raise ValueError(
-                f"Layer '{self.name}' needs `value`; it may only be omitted "
-                "when `cache` holds precomputed keys/values (and no "
-                "`cache_update_index` is given)."
-            )
-        fused = decoding_weights is not None and "qkv" in decoding_weights
-        if fused and (cache_update_index is None or key is not None):
-            raise ValueError(
-                f"Layer '{self.name}': `decoding_weights` with a fused "
-                "'qkv' kernel project keys and values from `query`, so they "
-                "need a `cache` with `cache_update_index` and no separate "
-                "`key` (self-attention decoding). Use "
-                "`decoding_weights(fuse_qkv=False)` otherwise."
-            )
-        query_length = ops.shape(query)[1]
-        if fused:
-            q, new_k, new_v = self._packed_projection(
-                query,
-                decoding_weights,
-                "qkv",
-                (self.key_dim, self.key_dim, self.value_dim),
-            )
-        elif decoding_weights is not None:
-            (q,) = self._packed_projection(
-                query, decoding_weights, "query", (self.key_dim,)
-            )
-        else:
-            q = self.query_dense(query)
+        fused = self._check_inputs(
+            value, key, cache, cache_update_index, decoding_weights
+        )
+        q, new_k, new_v = self._project_query(query, decoding_weights, fused)
         # Caches hold (B, N, S, H) keys and values: heads first, as the
         # attention products read them. Projected ones are (B, S, N, H).
-        key_padding = None
         heads_first = cache is not None
-        if cache is None:
-            k = self.key_dense(value if key is None else key)
-            v = self.value_dense(value)
-            key_padding = masking.logical_and(value_mask, key_mask)
-        elif cache_update_index is None:
-            k, v = cache
-            key_padding = masking.logical_and(value_mask, key_mask)
-        else:
-            key_cache, value_cache = cache
-            start = [0, 0, cache_update_index, 0]
-            if not fused:
-                new_k = self.key_dense(value if key is None else key)
-                new_v = self.value_dense(value)
-            k = ops.slice_update(
-                key_cache, start, ops.cast(_heads_first(new_k), key_cache.dtype)
-            )
-            v = ops.slice_update(
-                value_cache,
-                start,
-                ops.cast(_heads_first(new_v), value_cache.dtype),
-            )
-            cache = (k, v)
-        axis = 2 if heads_first else 1
-        key_length = k.shape[axis] or ops.shape(k)[axis]
-        if key_padding is not None:
-            key_padding = masking.check_padding_mask(
-                key_padding, "value_mask", (query.shape[0], k.shape[axis])
-            )
-        attention_mask = masking.check_attention_mask(
+        k, v, key_padding, cache = self._keys_and_values(
+            value,
+            key,
+            value_mask,
+            key_mask,
+            cache,
+            cache_update_index,
+            new_k,
+            new_v,
+        )
+        mask = self._mask(
+            query,
+            k,
+            heads_first,
+            query_mask,
+            key_padding,
             attention_mask,
-            "attention_mask",
-            query.shape[0],
-            query.shape[1],
-            key_length,
+            use_causal_mask,
+            cache_update_index,
         )
-        if query_mask is not None:
-            query_mask = masking.check_padding_mask(
-                query_mask, "query_mask", query.shape[:2]
-            )
-        offset = 0 if cache_update_index is None else cache_update_index
-        mask = masking.merge_masks(
-            query_mask=query_mask,
-            key_mask=key_padding,
-            attention_mask=attention_mask,
-            use_causal_mask=use_causal_mask,
-            query_length=query_length,
-            key_length=key_length,
-            causal_offset=offset,
-        )
-        if cache_update_index is not None and not use_causal_mask:
-            # Slots after the last written position hold no keys yet.
-            filled = masking.causal_mask(
-                1, key_length, offset + query_length - 1
-            )
-            mask = masking.logical_and(mask, filled)
-        if mask is not None:
-            mask = ops.expand_dims(mask, 1)  # (B, 1, T, S): shared by heads
         k, v = ops.cast(k, q.dtype), ops.cast(v, q.dtype)
         if self._can_fuse(heads_first, return_attention_scores, training):
             outputs = fused_dot_product_attention(q, k, v, mask=mask)
@@ -477,6 +414,135 @@ class MultiHeadAttention(keras.layers.Layer):
         if cache is not None:
             results += (cache,)
         return results[0] if len(results) == 1 else results
+
+    def _check_inputs(
+        self, value, key, cache, cache_update_index, decoding_weights
+    ):
+        """Refuses inputs that do not go together; returns whether the
+        fused ``qkv`` kernel of ``decoding_weights`` projects them."""
+        if value is None and (cache is None or cache_update_index is not None):
+            raise ValueError(
+                f"Layer '{self.name}' needs `value`; it may only be omitted "
+                "when `cache` holds precomputed keys/values (and no "
+                "`cache_update_index` is given)."
+            )
+        fused = decoding_weights is not None and "qkv" in decoding_weights
+        if fused and (cache_update_index is None or key is not None):
+            raise ValueError(
+                f"Layer '{self.name}': `decoding_weights` with a fused "
+                "'qkv' kernel project keys and values from `query`, so they "
+                "need a `cache` with `cache_update_index` and no separate "
+                "`key` (self-attention decoding). Use "
+                "`decoding_weights(fuse_qkv=False)` otherwise."
+            )
+        return fused
+
+    def _project_query(self, query, decoding_weights, fused):
+        """(B, T, N, H) queries, and with the fused kernel the new keys and
+        values too (else None, None)."""
+        if fused:
+            return self._packed_projection(
+                query,
+                decoding_weights,
+                "qkv",
+                (self.key_dim, self.key_dim, self.value_dim),
+            )
+        if decoding_weights is not None:
+            (q,) = self._packed_projection(
+                query, decoding_weights, "query", (self.key_dim,)
+            )
+            return q, None, None
+        return self.query_dense(query), None, None
+
+    def _keys_and_values(
+        self,
+        value,
+        key,
+        value_mask,
+        key_mask,
+        cache,
+        cache_update_index,
+        new_k,
+        new_v,
+    ):
+        """The keys and values to attend to, their padding mask (None when
+        a cache is being filled) and the cache to return.
+
+        Without a cache: projected from ``value`` (and ``key``), (B, S, N,
+        H). With a cache and no ``cache_update_index``: the cache's (B, N,
+        S, H). With both: the new step's keys and values (projected, or
+        ``new_k`` and ``new_v``) written into the cache at the index.
+        """
+        if cache is None:
+            k = self.key_dense(value if key is None else key)
+            v = self.value_dense(value)
+            return k, v, masking.logical_and(value_mask, key_mask), None
+        if cache_update_index is None:
+            k, v = cache
+            return k, v, masking.logical_and(value_mask, key_mask), cache
+        key_cache, value_cache = cache
+        start = [0, 0, cache_update_index, 0]
+        if new_k is None:
+            new_k = self.key_dense(value if key is None else key)
+            new_v = self.value_dense(value)
+        k = ops.slice_update(
+            key_cache, start, ops.cast(_heads_first(new_k), key_cache.dtype)
+        )
+        v = ops.slice_update(
+            value_cache, start, ops.cast(_heads_first(new_v), value_cache.dtype)
+        )
+        return k, v, None, (k, v)
+
+    def _mask(
+        self,
+        query,
+        k,
+        heads_first,
+        query_mask,
+        key_padding,
+        attention_mask,
+        use_causal_mask,
+        cache_update_index,
+    ):
+        """The (B, 1, T, S) boolean mask shared by the heads (True: may
+        attend), or None when every query may attend to every key."""
+        axis = 2 if heads_first else 1
+        key_length = k.shape[axis] or ops.shape(k)[axis]
+        if key_padding is not None:
+            key_padding = masking.check_padding_mask(
+                key_padding, "value_mask", (query.shape[0], k.shape[axis])
+            )
+        attention_mask = masking.check_attention_mask(
+            attention_mask,
+            "attention_mask",
+            query.shape[0],
+            query.shape[1],
+            key_length,
+        )
+        if query_mask is not None:
+            query_mask = masking.check_padding_mask(
+                query_mask, "query_mask", query.shape[:2]
+            )
+        query_length = ops.shape(query)[1]
+        offset = 0 if cache_update_index is None else cache_update_index
+        mask = masking.merge_masks(
+            query_mask=query_mask,
+            key_mask=key_padding,
+            attention_mask=attention_mask,
+            use_causal_mask=use_causal_mask,
+            query_length=query_length,
+            key_length=key_length,
+            causal_offset=offset,
+        )
+        if cache_update_index is not None and not use_causal_mask:
+            # Slots after the last written position hold no keys yet.
+            filled = masking.causal_mask(
+                1, key_length, offset + query_length - 1
+            )
+            mask = masking.logical_and(mask, filled)
+        if mask is None:
+            return None
+        return ops.expand_dims(mask, 1)  # (B, 1, T, S): shared by heads
 
     def compute_output_shape(
         self, query_shape, value_shape=None, key_shape=None
