@@ -1,7 +1,9 @@
-"""Checkpoints: atomic, verified before use, and the fallback to older ones."""
+"""Checkpoints: atomic, listed, verified before use, and the fallback to
+older ones."""
 
 import json
 import os
+import zipfile
 
 import keras
 import numpy as np
@@ -11,6 +13,7 @@ from keras_transformer.errors import RunError
 from keras_transformer.training.callbacks import StepCounter
 from keras_transformer.training.checkpoint import (
     Checkpointer,
+    check_keras_file,
     list_checkpoints,
     load_into,
     restore_latest,
@@ -153,3 +156,43 @@ def test_the_checkpointer_saves_every_epoch_under_the_step(tmp_path):
     )
     assert sorted(os.listdir(tmp_path)) == ["ckpt-4.keras", "ckpt-8.keras"]
     assert checkpointer.saved_step == 8
+
+
+def _keras_file(path):
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("config.json", "{}" * 2000)
+        archive.writestr("model.weights.h5", bytes(range(256)) * 200)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "zeros"])
+def test_damaged_keras_files_are_found_before_loading(tmp_path, damage):
+    path = tmp_path / "model.keras"
+    _keras_file(path)
+    check_keras_file(str(path))
+    size = os.path.getsize(path)
+    with open(path, "r+b") as handle:
+        if damage == "truncate":
+            handle.truncate(size // 2)
+        else:
+            handle.seek(size // 3)
+            handle.write(b"\0" * 1000)
+    with pytest.raises(RunError, match="model.keras is damaged"):
+        check_keras_file(str(path))
+
+
+def test_checkpoints_are_listed_newest_first_with_older_formats(tmp_path):
+    for step in (5, 20, 10):
+        (tmp_path / f"ckpt-{step}.keras").write_text("x")
+    (tmp_path / ".tmp-1-ckpt-30.keras").write_text("partial")
+    (tmp_path / "latest.weights.h5").write_text("x")
+    (tmp_path / "training_metadata.json").write_text('{"epoch": 3}')
+    (tmp_path / "latest.weights.h5.bkp").write_text("x")
+    (tmp_path / "training_metadata.json.bkp").write_text("")  # empty
+    found = list_checkpoints(str(tmp_path), steps_per_epoch=10)
+    assert [c.step for c in found] == [20, 10, 5, 30, None]
+    assert found[3].problem is None and found[3].name == (
+        f"{tmp_path.name}/latest.weights.h5"
+    )
+    assert "training_metadata.json.bkp is missing or damaged" in (
+        found[4].problem
+    )
