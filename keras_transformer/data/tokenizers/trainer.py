@@ -126,6 +126,52 @@ def train_sentencepiece(
     >>> tokenizer.detokenize(tokenizer.tokenize("the dog sat")).numpy()
     b'the dog sat'
     """
+    symbols = _check_arguments(
+        texts,
+        vocab_size,
+        model_type,
+        character_coverage,
+        max_sentences,
+        seed,
+        user_defined_symbols,
+    )
+    sentences = _sample(texts, max_sentences, seed)
+    if not sentences:
+        raise ValueError(
+            "train_sentencepiece() got no text: `texts` is empty or blank. "
+            "Pass the training sentences."
+        )
+    options = dict(
+        vocab_size=vocab_size,
+        model_type=model_type,
+        character_coverage=float(character_coverage),
+        pad_id=PAD_ID,
+        unk_id=UNK_ID,
+        bos_id=BOS_ID,
+        eos_id=EOS_ID,
+        input_sentence_size=0,
+        shuffle_input_sentence=False,
+        hard_vocab_limit=True,
+        split_digits=bool(split_digits),
+        minloglevel=2,
+    )
+    if symbols:
+        options["user_defined_symbols"] = symbols
+    model = _train(sentences, seed, options)
+    return SentencePieceTokenizer(model)
+
+
+def _check_arguments(
+    texts,
+    vocab_size,
+    model_type,
+    character_coverage,
+    max_sentences,
+    seed,
+    user_defined_symbols,
+):
+    """Refuses bad arguments of ``train_sentencepiece`` with a message
+    naming each; returns the user-defined symbols as a list."""
     if isinstance(texts, (str, bytes)):
         raise ValueError(
             "`texts` must be an iterable of sentences, not a single string. "
@@ -191,29 +237,14 @@ def train_sentencepiece(
         raise ValueError(
             f"`seed` must be a non-negative int. Received: seed={seed!r}"
         )
+    return symbols
 
-    sentences = _sample(texts, max_sentences, seed)
-    if not sentences:
-        raise ValueError(
-            "train_sentencepiece() got no text: `texts` is empty or blank. "
-            "Pass the training sentences."
-        )
-    options = dict(
-        vocab_size=vocab_size,
-        model_type=model_type,
-        character_coverage=float(character_coverage),
-        pad_id=PAD_ID,
-        unk_id=UNK_ID,
-        bos_id=BOS_ID,
-        eos_id=EOS_ID,
-        input_sentence_size=0,
-        shuffle_input_sentence=False,
-        hard_vocab_limit=True,
-        split_digits=bool(split_digits),
-        minloglevel=2,
-    )
-    if symbols:
-        options["user_defined_symbols"] = symbols
+
+def _train(sentences, seed, options):
+    """The serialized model SentencePiece trains on ``sentences``; its
+    errors on a ``vocab_size`` that does not fit the data become messages
+    that name the fix."""
+    vocab_size = options["vocab_size"]
     spm.set_random_generator_seed(seed)
     model = io.BytesIO()
     try:
@@ -239,4 +270,4 @@ def train_sentencepiece(
                 f"SentencePiece said: {message}"
             ) from error
         raise
-    return SentencePieceTokenizer(model.getvalue())
+    return model.getvalue()
