@@ -186,12 +186,13 @@ class Tokenizer(tf.Module):
     #: The ``type`` written to ``tokenizer.json``; set by subclasses.
     type_name = None
     #: ``type`` name -> class of every tokenizer a directory may hold:
-    #: each subclass with a ``type_name`` adds itself.
+    #: each subclass that sets its own ``type_name`` adds itself (one that
+    #: inherits it, e.g. to change a method, loads as its parent).
     types = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if cls.type_name is not None:
+        if cls.__dict__.get("type_name") is not None:
             Tokenizer.types[cls.type_name] = cls
 
     @property

@@ -466,6 +466,22 @@ def test_save_and_load_give_identical_ids(tokenizer, tmp_path):
     ]
 
 
+def test_every_tokenizer_type_loads_as_the_class_that_declares_it(tmp_path):
+    class Marked(ByteTokenizer):  # inherits type_name "byte"
+        def tokenize(self, texts):
+            return super().tokenize(texts)
+
+    Marked().save(tmp_path)
+    assert type(Tokenizer.load(str(tmp_path))) is ByteTokenizer
+    assert set(Tokenizer.types) == {
+        "byte",
+        "byte_pair",
+        "marian",
+        "sentencepiece",
+        "wordpiece",
+    }
+
+
 def test_saved_spm_model_is_a_normal_sentencepiece_file(bpe, tmp_path):
     bpe.save(tmp_path)
     config = json.loads((tmp_path / "tokenizer.json").read_text())
