@@ -5,7 +5,8 @@ Training knows nothing of the application: the experiment's ``Task``
 and batches, builds the model and gives the loss, the metrics and the
 evaluation.
 
-A run lives in a work directory (its layout is in ``keras_transformer.run``).
+A run lives in a work directory (its files are described in
+``keras_transformer.run_files``; ``keras_transformer.run`` loads a run).
 Training checkpoints every ``training.steps_per_epoch`` steps (one Keras
 "epoch"); rerunning the same command after any stop (Ctrl-C, kill -9, a
 full disk, an error in the final evaluation) resumes from the last complete
