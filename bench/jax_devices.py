@@ -155,7 +155,8 @@ def train_layout(args):
     )
 
 
-def _run(args, layout, out):
+def _run(args, argv, layout, out):
+    """Trains ``layout`` in a new process with the same arguments."""
     environment = dict(os.environ, KERAS_BACKEND="jax")
     if args.cpu_devices:
         environment["XLA_FLAGS"] = (
@@ -163,7 +164,7 @@ def _run(args, layout, out):
             + f" --xla_force_host_platform_device_count={args.cpu_devices}"
         ).strip()
     command = [sys.executable, __file__, "--layout", layout, "--out", out]
-    command += sys.argv[1:]
+    command += argv
     print(f"{layout} ...", flush=True)
     result = subprocess.run(
         command, env=environment, capture_output=True, text=True
@@ -180,6 +181,7 @@ def _largest_difference(path, reference):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = _arguments(argv)
     if args.layout:
         return train_layout(args)
@@ -187,7 +189,7 @@ def main(argv=None):
 
     with tempfile.TemporaryDirectory() as folder:
         outs = [os.path.join(folder, f"{i}.npz") for i in range(len(LAYOUTS))]
-        results = [_run(args, *pair) for pair in zip(LAYOUTS, outs)]
+        results = [_run(args, argv, *pair) for pair in zip(LAYOUTS, outs)]
         rows = [
             {
                 "devices": result["layout"],
