@@ -73,7 +73,7 @@ def _models(workdirs):
     for name, workdir in workdirs.items():
         task = run.load_task(workdir)
         model = task.build_model()
-        task.enable_lora(model, log=lambda line: None)
+        task.start.enable_lora(model, log=lambda line: None)
         jit = distribute.resolve_jit_compile(
             task.experiment.training.jit_compile, None
         )

@@ -196,7 +196,14 @@ def _add_evaluate(commands, decoding):
 
 
 def _add_predict(commands, decoding):
-    """``predict`` and its alias for translation runs, ``translate``."""
+    """``predict``, and its aliases for the runs of one task
+    (``PREDICT_ALIASES``: ``translate``)."""
+    from keras_transformer.tasks.registry import PREDICT_ALIASES
+
+    aliases = tuple(
+        (alias, f"predict for a {task} run")
+        for alias, task in PREDICT_ALIASES.items()
+    )
     for name, help in (
         (
             "predict",
@@ -208,7 +215,7 @@ def _add_predict(commands, decoding):
             "and tab are written \\\\, \\n, \\r and \\t, other line "
             "breaks \\uXXXX",
         ),
-        ("translate", "predict for a translation run"),
+        *aliases,
     ):
         command = commands.add_parser(
             name, help=help, description=help, parents=[decoding]
@@ -293,13 +300,7 @@ def _add_export(commands, decoding):
 def _print_metrics(metrics):
     examples = metrics.pop("examples", [])
     print(json.dumps(metrics, indent=2))
-    if examples and "translation" in examples[0]:
-        print("\nTranslations of held-out inputs:")
-        for example in examples:
-            print(f"  source:      {example['source']}")
-            print(f"  translation: {example['translation']}")
-            print(f"  reference:   {example['reference']}\n")
-    elif examples:
+    if examples:
         print("\nOutputs on held-out inputs:")
         width = max(len(key) for key in examples[0]) + 2
         for example in examples:
@@ -586,9 +587,9 @@ def _predict(args):
 
 
 def _answers_to(command, experiment):
-    from keras_transformer.tasks import get_task_class
+    from keras_transformer.tasks.registry import PREDICT_ALIASES
 
-    return command in get_task_class(experiment.task).commands
+    return PREDICT_ALIASES.get(command, experiment.task) == experiment.task
 
 
 def _check_output(path):

@@ -11,7 +11,6 @@ import dataclasses
 import math
 import os
 import re
-import typing
 from typing import Dict, Literal, Optional
 
 import yaml
@@ -24,59 +23,16 @@ from keras_transformer.errors import (
 )
 from keras_transformer.inference.decoding_config import DecodingConfig
 from keras_transformer.models.config import TransformerConfig
+from keras_transformer.setting import (
+    coerce,
+    key_names,
+    read_settings,
+    setting,
+)
+from keras_transformer.tasks.registry import DEFAULT_TASK
 
 # Keys of the ``model`` section that are not ``TransformerConfig`` fields.
 MODEL_EXTRA_KEYS = ("preset", "init_from")
-
-
-def setting(
-    default=None,
-    *,
-    minimum=None,
-    maximum=None,
-    above=None,
-    below=None,
-    default_factory=None,
-):
-    """A dataclass field with bounds, checked when an experiment is read.
-
-    ``minimum``/``maximum`` are inclusive, ``above``/``below`` exclusive;
-    None values (optional settings) are not checked.
-    """
-    bounds = dict(minimum=minimum, maximum=maximum, above=above, below=below)
-    metadata = {"bounds": {k: v for k, v in bounds.items() if v is not None}}
-    if default_factory is not None:
-        return dataclasses.field(
-            default_factory=default_factory, metadata=metadata
-        )
-    return dataclasses.field(default=default, metadata=metadata)
-
-
-def _check_bounds(field, value, where):
-    bounds = field.metadata.get("bounds", {})
-    if value is None or not bounds:
-        return
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(
-            f"{where}: expected a finite number, got {brief(value)}"
-        )
-    checks = (
-        ("minimum", lambda low: value >= low, ">= {}"),
-        ("maximum", lambda high: value <= high, "<= {}"),
-        ("above", lambda low: value > low, "> {}"),
-        ("below", lambda high: value < high, "< {}"),
-    )
-    wanted = [
-        template.format(bounds[name])
-        for name, _, template in checks
-        if name in bounds
-    ]
-    for name, passes, _ in checks:
-        if name in bounds and not passes(bounds[name]):
-            raise ConfigError(
-                f"{where}: invalid value {brief(value)}; it must be "
-                f"{' and '.join(wanted)}"
-            )
 
 
 @dataclasses.dataclass
@@ -119,10 +75,6 @@ class DataConfig:
     label_column: Optional[int] = setting(None, minimum=0)
     text_key: Optional[str] = None
     label_key: str = "label"
-    #: summarization: the JSON keys (or tfds features) of the document and
-    #: of its summary (SAMSum's by default).
-    document_key: str = "dialogue"
-    summary_key: str = "summary"
     #: translation, classification, summarization files: skip examples
     #: with a blank side (counted in the log) instead of refusing them.
     skip_empty: bool = False
@@ -261,12 +213,6 @@ class TrainingConfig:
     #: (attention heads and feed-forward units split); the batch is split
     #: over the rest. 1: data parallel over every device.
     model_parallel: int = setting(1, minimum=1)
-    #: classification: "mean" (masked), "first" (a BOS class token) or
-    #: "pooler" (BERT's: the first token through a dense tanh layer).
-    pooling: Literal["mean", "first", "pooler"] = "mean"
-    #: question answering: context tokens between the starts of two
-    #: windows over a long context.
-    doc_stride: int = setting(64, minimum=1)
     #: LoRA: the rank of adapters on the projections of the pretrained
     #: parts, which stay frozen (null: every weight trains).
     lora_rank: Optional[int] = setting(None, minimum=1)
@@ -347,18 +293,13 @@ class EvaluationConfig:
     extra_decode_length: int = setting(50, minimum=0)
     batch_size: int = setting(64, minimum=1)
     show_examples: int = setting(5, minimum=0)
-    #: question answering: the most tokens of a predicted answer.
-    max_answer_length: int = setting(30, minimum=1)
-    #: summarization: the most tokens of a generated summary (null:
-    #: training.max_length).
-    max_summary_length: Optional[int] = setting(None, minimum=1)
 
 
 @dataclasses.dataclass
 class Experiment:
     """One experiment: everything needed to train and evaluate a model."""
 
-    task: str = "translation"
+    task: str = DEFAULT_TASK
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     tokenizer: TokenizerConfig = dataclasses.field(
         default_factory=TokenizerConfig
@@ -370,6 +311,12 @@ class Experiment:
     evaluation: EvaluationConfig = dataclasses.field(
         default_factory=EvaluationConfig
     )
+    #: the settings of tasks that have their own (``Task.settings_class``),
+    #: one section per task name: ``question_answering: {doc_stride: 128}``.
+    #: A file may hold several (its experiment can switch ``task``); the
+    #: experiment's task gets its defaults when it has no section. Read,
+    #: each section is an instance of its task's dataclass.
+    task_settings: Dict[str, object] = dataclasses.field(default_factory=dict)
 
     def model_config(self, vocab_size, target_vocab_size=None):
         """The ``TransformerConfig`` for the given vocabulary sizes."""
@@ -392,120 +339,13 @@ class Experiment:
         return dataclasses.asdict(self)
 
 
-def _type_name(annotation):
-    origin = typing.get_origin(annotation)
-    if origin is Literal:
-        return "one of " + ", ".join(
-            repr(a) for a in typing.get_args(annotation)
-        )
-    if origin is typing.Union:
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _type_name(args[0]) + " or null"
-    return getattr(annotation, "__name__", str(annotation))
-
-
-def _coerce(value, annotation, where):
-    """Checks (and lightly converts) ``value`` against ``annotation``."""
-    origin = typing.get_origin(annotation)
-    if origin is typing.Union:
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if value is None:
-            return None
-        return _coerce(value, args[0], where)
-    if origin is Literal:
-        choices = typing.get_args(annotation)
-        if isinstance(value, bool) and "true" in choices:
-            value = "true" if value else "false"
-        if value not in choices:
-            raise ConfigError(
-                f"{where}: invalid value {brief(value)}; valid choices: "
-                f"{', '.join(repr(c) for c in choices)}"
-            )
-        return value
-    if origin in (dict, Dict):
-        if not isinstance(value, dict):
-            raise ConfigError(
-                f"{where}: expected a mapping, got {brief(value)}"
-            )
-        return dict(value)
-    if dataclasses.is_dataclass(annotation):
-        return _from_dict(annotation, value, where)
-    if annotation is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(
-                f"{where}: expected true or false, got {brief(value)}"
-            )
-        return value
-    if annotation is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(
-                f"{where}: expected an integer, got {brief(value)}"
-            )
-        return value
-    if annotation is float:
-        if isinstance(value, str):
-            # YAML 1.1 reads 1e-9 (no dot) as a string: accept it as a number.
-            try:
-                value = float(value)
-            except ValueError:
-                pass
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {brief(value)}")
-        return float(value)
-    if annotation is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{where}: expected a string, got {brief(value)}")
-        return value
-    return value
-
-
-def _key_names(keys, prefix=""):
-    """``"training.stepz, training.x"``: keys as a message names them (each
-    cut short)."""
-    return ", ".join(
-        prefix + (brief(key)[1:-1] if isinstance(key, str) else brief(key))
-        for key in keys
-    )
-
-
-def _from_dict(cls, values, where):
-    if values is None:
-        values = {}
-    if not isinstance(values, dict):
-        raise ConfigError(
-            f"{where or 'config'}: expected a mapping of keys, got "
-            f"{brief(values)}"
-        )
-    hints = typing.get_type_hints(cls)
-    names = [field.name for field in dataclasses.fields(cls)]
-    unknown = sorted(set(values) - set(names), key=str)
-    if unknown:
-        prefix = f"{where}." if where else ""
-        raise ConfigError(
-            f"unknown key(s) {_key_names(unknown, prefix)}; valid "
-            f"keys{' of ' + where if where else ''}: {', '.join(names)}"
-        )
-    kwargs = {}
-    for field in dataclasses.fields(cls):
-        if field.name in values:
-            key = f"{where}.{field.name}" if where else field.name
-            kwargs[field.name] = _coerce(
-                values[field.name], hints[field.name], key
-            )
-            _check_bounds(field, kwargs[field.name], key)
-    try:
-        return cls(**kwargs)
-    except ValueError as err:  # the dataclass's own checks
-        raise ConfigError(f"{where or 'config'}: {err}") from None
-
-
 def _check_model_section(model):
     fields = {f.name for f in dataclasses.fields(TransformerConfig)}
     fields -= {"vocab_size", "target_vocab_size"}
     unknown = sorted(set(model) - fields - set(MODEL_EXTRA_KEYS), key=str)
     if unknown:
         raise ConfigError(
-            f"unknown key(s) {_key_names(unknown, 'model.')}; valid "
+            f"unknown key(s) {key_names(unknown, 'model.')}; valid "
             f"keys of model: {', '.join(MODEL_EXTRA_KEYS)}, "
             f"{', '.join(sorted(fields))} (vocabulary sizes come from the "
             "tokenizer)"
@@ -513,7 +353,7 @@ def _check_model_section(model):
     # YAML 1.1 reads 1e-12 (no dot) as a string: a number field takes it.
     for field in dataclasses.fields(TransformerConfig):
         if field.type is float and isinstance(model.get(field.name), str):
-            model[field.name] = _coerce(
+            model[field.name] = coerce(
                 model[field.name], float, f"model.{field.name}"
             )
     init_from = model.get("init_from")
@@ -574,6 +414,68 @@ def _nest_decoding(values, stored):
     return dict(values, evaluation=evaluation)
 
 
+# Task settings of earlier versions, in the shared sections.
+_TASK_KEYS = {
+    "data": ("document_key", "summary_key"),
+    "training": ("pooling", "doc_stride"),
+    "evaluation": ("max_answer_length", "max_summary_length"),
+}
+
+
+def _move_task_settings(values, stored):
+    """Moves the task settings of earlier versions under ``task_settings``.
+
+    Run directories written by earlier versions are read as they are (a
+    key the task does not have is dropped there: those versions kept
+    every task's default); in a user's file the old keys are an error
+    that names the new ones.
+    """
+    if not isinstance(values, dict):
+        return values
+    found = [
+        (section, key)
+        for section, keys in _TASK_KEYS.items()
+        if isinstance(values.get(section), dict)
+        for key in keys
+        if key in values[section]
+    ]
+    if not found:
+        return values
+    if not stored:
+        moved = ", ".join(
+            f"{section}.{key} -> task_settings.TASK.{key}"
+            for section, key in found
+        )
+        raise ConfigError(
+            f"these settings of one task moved under task_settings, in a "
+            f"section named after the task: {moved} (e.g. task_settings: "
+            "{question_answering: {doc_stride: 128}})"
+        )
+    from keras_transformer.tasks.registry import get_task_class, task_names
+
+    task = values.get("task", Experiment.task)
+    settings_class = (
+        get_task_class(task).settings_class if task in task_names() else None
+    )
+    keys = (
+        {field.name for field in dataclasses.fields(settings_class)}
+        if settings_class
+        else set()
+    )
+    values = dict(values)
+    sections = dict(values.get("task_settings") or {})
+    settings = dict(sections.get(task) or {})
+    for section, key in found:
+        values[section] = dict(values[section])
+        value = values[section].pop(key)
+        if key in keys:
+            settings.setdefault(key, value)
+    if settings:
+        sections[task] = settings
+    values["task_settings"] = sections
+    return values
+
+
 def experiment_from_dict(values, stored=False):
     """Validates a nested dict and returns an ``Experiment``.
 
@@ -586,7 +488,9 @@ def experiment_from_dict(values, stored=False):
     trained: keys, types, bounds, the model fields and the decoding
     settings of the evaluation.
     """
-    experiment = _from_dict(Experiment, _nest_decoding(values, stored), "")
+    values = _move_task_settings(_nest_decoding(values, stored), stored)
+    experiment = read_settings(Experiment, values, "")
+    _expand_paths(experiment)
     from keras_transformer.tasks.registry import task_names
 
     if experiment.task not in task_names():
@@ -594,6 +498,9 @@ def experiment_from_dict(values, stored=False):
             f"task: invalid value {brief(experiment.task)}; valid choices: "
             f"{', '.join(repr(name) for name in task_names())}"
         )
+    experiment.task_settings = _read_task_settings(
+        experiment.task_settings, experiment.task
+    )
     _check_model_section(experiment.model)
     _check_cooldown(experiment.training)
     _check_weight_decay(experiment.training)
@@ -601,6 +508,67 @@ def experiment_from_dict(values, stored=False):
     # Build once to validate the model fields and their types.
     _check_positions(experiment.model_config(vocab_size=8), experiment.training)
     return experiment
+
+
+# Paths in experiment files may name environment variables: ``$DATA_DIR``
+# is the folder of the corpora (docs/data.md lists what it holds).
+_VARIABLE = re.compile(r"\$\{?(\w+)\}?")
+_PATH_KEYS = (
+    ("data", "path"),
+    ("data", "data_dir"),
+    ("tokenizer", "path"),
+)
+
+
+def _expand(value, where):
+    """``value`` with its ``$NAME`` / ``${NAME}`` variables filled in.
+
+    Raises:
+        ConfigError: a variable is not set (the message says how).
+    """
+    for name in _VARIABLE.findall(value):
+        if name not in os.environ:
+            what = (
+                "the folder that holds the corpora (see docs/data.md)"
+                if name == "DATA_DIR"
+                else "its value"
+            )
+            raise ConfigError(
+                f"{where}: {value} uses ${name}, which is not set; run "
+                f"export {name}=... with {what}, or give the path itself."
+            )
+    return os.path.expandvars(value)
+
+
+def _expand_paths(experiment):
+    for section, key in _PATH_KEYS:
+        settings = getattr(experiment, section)
+        value = getattr(settings, key)
+        if isinstance(value, str) and "$" in value:
+            setattr(settings, key, _expand(value, f"{section}.{key}"))
+    init_from = experiment.model.get("init_from")
+    if isinstance(init_from, str) and "$" in init_from:
+        experiment.model["init_from"] = _expand(init_from, "model.init_from")
+
+
+def _read_task_settings(sections, task):
+    """``{task name: its settings dataclass}`` read from ``sections``,
+    with the defaults of ``task`` when it has settings and no section."""
+    from keras_transformer.tasks.registry import get_task_class, task_names
+
+    read = {}
+    for name, values in {task: None, **sections}.items():
+        if name not in task_names():
+            raise ConfigError(
+                f"task_settings.{brief(name)[1:-1]}: not a task; the "
+                f"sections are named after tasks: {', '.join(task_names())}"
+            )
+        settings = get_task_class(name).settings_from(
+            values, f"task_settings.{name}"
+        )
+        if settings is not None:
+            read[name] = settings
+    return read
 
 
 def _check_positions(model, training):
@@ -726,9 +694,9 @@ def set_override(values, assignment):
         )
     node = values
     for part in parts[:-1]:
-        node = node.setdefault(part, {})
+        parent, node = node, node.setdefault(part, {})
         if node is None:
-            node = values[part] = {}
+            node = parent[part] = {}
         if not isinstance(node, dict):
             raise ConfigError(
                 f"--set {shorten(key)}: {shorten(part)} is not a section"

@@ -17,7 +17,7 @@ from keras_transformer.checkpoints import huggingface
 from keras_transformer.errors import ConfigError
 from keras_transformer.experiment import Experiment, save_experiment
 from keras_transformer.tasks import get_task
-from keras_transformer.tasks.base import TUNABLE_FIELDS
+from keras_transformer.tasks.pretrained_start import TUNABLE_FIELDS
 from keras_transformer.tasks.registry import task_for_checkpoint
 
 
@@ -90,7 +90,7 @@ def import_checkpoint(path, workdir, experiment=None, log=print):
     save_experiment(experiment, run_files.path(workdir, run_files.CONFIG_FILE))
     task.prepare(workdir, splits=None)
     model = task.build_model()
-    task.initialize(model, log=log)
+    task.start.initialize(model, log=log)
     with run_files.atomic_path(
         run_files.path(workdir, run_files.MODEL_FILE)
     ) as temporary:

@@ -394,7 +394,7 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
     planned = dataclasses.replace(config, steps=plan.steps) if plan else config
     with strategy.scope():
         model = task.build_model()
-        task.enable_lora(model)
+        task.start.enable_lora(model)
         compile_model(model, task, jit_compile, steps=planned.steps)
     print(
         f"{experiment.task}: {model.count_params():,} parameters "
@@ -409,7 +409,7 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
             model, workdir, state, config.steps_per_epoch
         )
         if source is None:
-            task.initialize(model)
+            task.start.initialize(model)
     counter = StepCounter(start_step, config.gradient_accumulation_steps)
     if start_step < final_step:
         _set_aside_evaluations(workdir, state)

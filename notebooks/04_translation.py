@@ -55,11 +55,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from keras_transformer.evaluation import translation_metrics
 from keras_transformer.experiment import load_experiment
 from keras_transformer.inference.attention_plot import attention_figure
 from keras_transformer.inference.decoding_config import DecodingConfig
 from keras_transformer.run import load_finished
+from keras_transformer.tasks.translation.metrics import translation_metrics
 from keras_transformer.train import train_and_evaluate
 from keras_transformer.training.schedule import TransformerSchedule
 

@@ -12,7 +12,7 @@
 # # Text classification with a Transformer encoder
 #
 # An encoder stack, masked mean pooling over the real tokens (or a BOS
-# "class" token, `training.pooling: first`) and a dense layer: spam vs. ham
+# "class" token, `task_settings.classification.pooling: first`) and a dense layer: spam vs. ham
 # or positive vs. negative. Trained with `model.fit` through the same
 # `train_and_evaluate` as translation; evaluated with accuracy and a
 # confusion matrix.

@@ -61,7 +61,8 @@ FINE_TUNE = [
     "training.steps_per_epoch=15",
     "training.batch_size=32",
     "training.batch_tokens=512",
-    "training.pooling=first",  # the BOS state, as BERT's [CLS]
+    # the BOS state, as BERT's [CLS]
+    "task_settings.classification.pooling=first",
     "training.max_length=16",
     "training.learning_rate=0.001",
 ]

@@ -51,10 +51,10 @@ import numpy as np
 import tensorflow as tf
 from IPython.display import HTML, display
 
-from keras_transformer.data.question_windows import question_windows
 from keras_transformer.experiment import load_experiment
 from keras_transformer.inference.attention_plot import attention_figure
 from keras_transformer.run import load_finished
+from keras_transformer.tasks.question_answering.windows import question_windows
 from keras_transformer.train import train_and_evaluate
 
 rng = np.random.default_rng(SEED)
@@ -256,10 +256,10 @@ qa = load_experiment(
         f"training.steps={QA_STEPS}",
         f"training.steps_per_epoch={QA_STEPS}",
         "training.max_length=32",
-        "training.doc_stride=8",
+        "task_settings.question_answering.doc_stride=8",
         "training.batch_tokens=2048",
         "training.learning_rate=0.003",
-        "evaluation.max_answer_length=4",
+        "task_settings.question_answering.max_answer_length=4",
     ],
 )
 qa_run = os.path.join(root, "qa_run")
@@ -271,8 +271,8 @@ print(
 
 # %% [markdown]
 # The context is longer than a window of `training.max_length` = 32
-# tokens, so the model reads it in several windows `training.doc_stride`
-# tokens apart; the answer is the best span over all of them. Below, the
+# tokens, so the model reads it in several windows
+# `task_settings.question_answering.doc_stride` tokens apart; the answer is the best span over all of them. Below, the
 # probability of each context piece being the start and the end of the
 # answer, in every window (one line per window).
 
@@ -294,7 +294,7 @@ windows = question_windows(
     tf.constant([question]),
     tf.constant([context]),
     qa.training.max_length,
-    qa.training.doc_stride,
+    qa.task_settings["question_answering"].doc_stride,
 )
 logits = np.asarray(model({"tokens": windows["tokens"]}), "float32")
 probabilities = np.exp(logits - logits.max(1, keepdims=True))
@@ -394,7 +394,7 @@ summarisation = load_experiment(
         "training.cooldown_fraction=0.0",
         "training.learning_rate=0.003",
         "training.label_smoothing=0.0",
-        "evaluation.max_summary_length=24",
+        "task_settings.summarization.max_summary_length=24",
         "evaluation.decoding.beam_size=2",
         # SAMSum's minimum of 25 pieces would pad these short summaries.
         "evaluation.decoding.min_length=0",

@@ -25,11 +25,32 @@ def test_there_are_configs():
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
-def test_every_config_loads(path):
+def test_every_config_loads(path, monkeypatch, tmp_path):
     from keras_transformer.tasks import task_names
 
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
     experiment = load_experiment(str(path))
     assert experiment.task in task_names()
+    assert "$" not in (experiment.data.path or "")
+    if "${DATA_DIR}" in _data_path(path):
+        assert experiment.data.path.startswith(f"{tmp_path}/")
+
+
+def _data_path(path):
+    return str((yaml.safe_load(path.read_text()).get("data") or {}).get("path"))
+
+
+def test_a_path_with_an_unset_variable_is_refused(monkeypatch):
+    monkeypatch.delenv("DATA_DIR", raising=False)
+    with pytest.raises(
+        ConfigError,
+        match=r"data.path: .*\$DATA_DIR, which is not set; run export "
+        "DATA_DIR=",
+    ):
+        experiment_from_dict({"data": {"path": "${DATA_DIR}/x/{split}"}})
+    monkeypatch.setenv("DATA_DIR", "/corpora")
+    experiment = experiment_from_dict({"data": {"path": "$DATA_DIR/x"}})
+    assert experiment.data.path == "/corpora/x"
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
@@ -303,3 +324,61 @@ def test_the_wmt14_configs_keep_the_paper_recipe(name, last):
     assert config["cooldown_steps"] == 0
     assert config["warmup_steps"] == 4000
     assert experiment.training.average_last == last
+
+
+def test_task_settings_are_read_by_the_task_they_name():
+    experiment = experiment_from_dict(
+        {
+            "task": "classification",
+            "task_settings": {
+                "classification": {"pooling": "first"},
+                "question_answering": {"doc_stride": 32},
+            },
+        }
+    )
+    settings = experiment.task_settings
+    assert settings["classification"].pooling == "first"
+    assert settings["question_answering"].doc_stride == 32
+    defaults = experiment_from_dict({"task": "question_answering"})
+    assert defaults.task_settings["question_answering"].doc_stride == 64
+    again = experiment_from_dict(experiment.to_dict())
+    assert again.task_settings == experiment.task_settings
+
+
+@pytest.mark.parametrize(
+    "sections, message",
+    [
+        ({"clasification": {}}, r"task_settings.clasification: not a task"),
+        (
+            {"classification": {"pool": "mean"}},
+            r"unknown key\(s\) task_settings.classification.pool; valid keys",
+        ),
+        (
+            {"question_answering": {"doc_stride": 0}},
+            r"task_settings.question_answering.doc_stride: invalid value 0",
+        ),
+        (
+            {"translation": {"beam": 4}},
+            r"task_settings.translation: task 'translation' has no settings",
+        ),
+    ],
+)
+def test_wrong_task_settings_are_named(sections, message):
+    with pytest.raises(ConfigError, match=message):
+        experiment_from_dict({"task_settings": sections})
+
+
+def test_task_settings_of_earlier_versions_move_under_their_task():
+    old = {
+        "task": "question_answering",
+        "training": {"doc_stride": 16, "pooling": "mean"},
+        "evaluation": {"max_answer_length": 5},
+    }
+    with pytest.raises(
+        ConfigError, match=r"training.doc_stride -> task_settings.TASK"
+    ):
+        experiment_from_dict(old)  # a user's file: named, not guessed
+    stored = experiment_from_dict(old, stored=True)  # a run directory's
+    assert stored.task_settings["question_answering"].doc_stride == 16
+    assert stored.task_settings["question_answering"].max_answer_length == 5
+    assert "classification" not in stored.task_settings

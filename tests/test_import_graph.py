@@ -16,13 +16,12 @@ PACKAGE = "keras_transformer"
 
 # The rooms (a subpackage, or a module of the top level), bottom up.
 RANKS = [
-    ("errors", "special_tokens", "terminal", "backend"),
+    ("errors", "special_tokens", "terminal", "backend", "setting"),
     ("layers",),
     ("models",),
     ("data",),
     ("checkpoints",),  # published checkpoints -> models, tokenizers
     ("inference",),  # decoding and predictors
-    ("evaluation", "squad_evaluation"),
     ("run_files",),  # the run directory's files
     ("training",),  # losses, schedules, callbacks, checkpoints of a run
     ("tasks",),

@@ -206,8 +206,8 @@ def tfds_tagged_words(
 
     tfds = sources._tfds()
     builder = sources._builder(name, data_dir)
-    sources._check_feature(name, builder, "text_key", words_key)
-    sources._check_feature(name, builder, "label_key", tags_key)
+    sources.check_feature(name, builder, "text_key", words_key)
+    sources.check_feature(name, builder, "label_key", tags_key)
     feature = builder.info.features[tags_key]
     labels = getattr(feature, "feature", None)
     if not isinstance(labels, tfds.features.ClassLabel):

@@ -687,11 +687,18 @@ def _supervised_pair(builder):
     return None
 
 
-def _check_feature(name, builder, argument, key):
+def check_feature(name, builder, argument, key, section="data"):
+    """Refuses a ``key`` that is not a feature of the tfds ``builder``.
+
+    Raises:
+        ValueError: naming the setting (``section.argument``) and the
+            features there are.
+    """
     available = _feature_names(builder)
     if key not in available:
         raise ValueError(
-            f"{argument}={key!r} (data.{argument} in an experiment) is not "
+            f"{argument}={key!r} ({section}.{argument} in an experiment) is "
+            "not "
             f"a feature of {name!r}. Available feature names: {available}."
         )
 
@@ -744,8 +751,8 @@ def tfds_translation(
         )
     source = defaults[0] if source_language is None else source_language
     target = defaults[1] if target_language is None else target_language
-    _check_feature(name, builder, "source_language", source)
-    _check_feature(name, builder, "target_language", target)
+    check_feature(name, builder, "source_language", source)
+    check_feature(name, builder, "target_language", target)
     dataset = _load_split(builder, name, split)
     return dataset.map(lambda example: (example[source], example[target]))
 
@@ -793,8 +800,8 @@ def tfds_classification(
     if text_key is None:
         keys = _supervised_pair(builder)
         text_key = keys[0] if keys else "text"
-    _check_feature(name, builder, "text_key", text_key)
-    _check_feature(name, builder, "label_key", label_key)
+    check_feature(name, builder, "text_key", text_key)
+    check_feature(name, builder, "label_key", label_key)
     label_feature = builder.info.features[label_key]
     if not isinstance(label_feature, tfds.features.ClassLabel):
         raise ValueError(
@@ -864,6 +871,6 @@ def tfds_texts(name, split, text_key="text", data_dir=None):
         >>> texts = tfds_texts("imdb_reviews", "unsupervised")  # doctest: +SKIP
     """
     builder = _builder(name, data_dir)
-    _check_feature(name, builder, "text_key", text_key)
+    check_feature(name, builder, "text_key", text_key)
     dataset = _load_split(builder, name, split)
     return dataset.map(lambda example: example[text_key])

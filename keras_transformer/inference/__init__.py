@@ -1,6 +1,7 @@
 """Decoding: greedy search, beam search and sampling over a key/value cache,
-and the predictors (text in, outputs out) that ``predict`` and ``export``
-share.
+the ``Predictor`` base (text in, outputs out) that ``predict`` and
+``export`` share, and the ``Translator`` of sequence-to-sequence tasks.
+Each task's own predictor is in its package (``tasks/<name>/predictor.py``).
 
 Every search takes a translation model (source ids in) or a language model
 (prompt ids in) and returns ``(tokens, scores)``. The names below are
@@ -25,12 +26,6 @@ _EXPORTS = {
     "DecodingConfig": "decoding_config",
     "Predictor": "predictor",
     "Translator": "translator",
-    "Summarizer": "summarizer",
-    "LabelPredictor": "label_predictor",
-    "TextGenerator": "text_generator",
-    "MaskFiller": "mask_filler",
-    "AnswerExtractor": "answer_extractor",
-    "EntityTagger": "entity_tagger",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -7,25 +7,25 @@ TensorFlow. ``register_task`` adds a task defined elsewhere.
 
 import importlib
 
+# The tasks built in: ``name -> ".<package>.task:Class"``, a module of
+# this package (a new task: its package, and one line here).
 _TASKS = {
-    "translation": "keras_transformer.tasks.translation:TranslationTask",
-    "classification": (
-        "keras_transformer.tasks.classification:ClassificationTask"
-    ),
-    "language_modeling": (
-        "keras_transformer.tasks.language_modeling:LanguageModelingTask"
-    ),
-    "masked_lm": "keras_transformer.tasks.masked_lm:MaskedLanguageModelingTask",
+    "translation": ".translation.task:TranslationTask",
+    "classification": ".classification.task:ClassificationTask",
+    "language_modeling": ".language_modeling.task:LanguageModelingTask",
+    "masked_lm": ".masked_lm.task:MaskedLanguageModelingTask",
     "token_classification": (
-        "keras_transformer.tasks.token_classification:TokenClassificationTask"
+        ".token_classification.task:TokenClassificationTask"
     ),
-    "question_answering": (
-        "keras_transformer.tasks.question_answering:QuestionAnsweringTask"
-    ),
-    "summarization": (
-        "keras_transformer.tasks.summarization:SummarizationTask"
-    ),
+    "question_answering": ".question_answering.task:QuestionAnsweringTask",
+    "summarization": ".summarization.task:SummarizationTask",
 }
+
+#: The task of an experiment that names none.
+DEFAULT_TASK = "translation"
+#: Command-line names of ``predict`` for the runs of one task alone:
+#: ``{command: task name}``.
+PREDICT_ALIASES = {"translate": "translation"}
 
 
 def task_names():
@@ -57,7 +57,9 @@ def get_task_class(name):
     target = _TASKS[name]
     if isinstance(target, str):
         module, _, attribute = target.partition(":")
-        target = getattr(importlib.import_module(module), attribute)
+        target = getattr(
+            importlib.import_module(module, package=__package__), attribute
+        )
         _TASKS[name] = target
     return target
 

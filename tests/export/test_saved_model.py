@@ -14,9 +14,10 @@ from keras_transformer.cli import main
 from keras_transformer.data.pipeline import pad_to_bucket
 from keras_transformer.errors import ConfigError, RunError
 from keras_transformer.export import export_run
-from keras_transformer.inference import LabelPredictor, greedy_decode
+from keras_transformer.inference import greedy_decode
 from keras_transformer.inference.decoding_config import DecodingConfig
 from keras_transformer.run import load_finished, load_run
+from keras_transformer.tasks.classification.predictor import LabelPredictor
 from tests.inference.test_predictor import count_rows
 from tests.serving import serve_saved_model
 

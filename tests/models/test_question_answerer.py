@@ -6,7 +6,10 @@ import pytest
 
 from keras_transformer.models import TransformerConfig
 from keras_transformer.models.question_answerer import QuestionAnswerer
-from keras_transformer.training.span_loss import SpanAccuracy, SpanCrossEntropy
+from keras_transformer.tasks.question_answering.loss import (
+    SpanAccuracy,
+    SpanCrossEntropy,
+)
 
 CONFIG = TransformerConfig.small(
     vocab_size=50,

@@ -16,12 +16,12 @@ from keras_transformer.checkpoints.huggingface import load_tokenizer
 from keras_transformer.errors import ConfigError, TrainingInterrupted
 from keras_transformer.experiment import experiment_from_dict
 from keras_transformer.run import load_finished
-from keras_transformer.tasks.base import Task
+from keras_transformer.tasks.pretrained_start import PretrainedStart
 from keras_transformer.train import train_and_evaluate
 from keras_transformer.training.checkpoint import Checkpointer, load_model
 from tests.generated import conll_text, entity_sentences
 from tests.serving import serve_saved_model
-from tests.tasks.test_question_answering import generated_squad
+from tests.tasks.question_answering.test_task import generated_squad
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,7 @@ TRAINING = {
 }
 
 
-def _experiment(task, data, **training):
+def _experiment(task, data, settings=None, **training):
     return experiment_from_dict(
         {
             "task": task,
@@ -47,6 +47,7 @@ def _experiment(task, data, **training):
             "model": {"init_from": CHECKPOINT, "dropout": 0.0},
             "training": {**TRAINING, **training},
             "evaluation": {"max_examples": 20},
+            "task_settings": {task: settings or {}},
         }
     )
 
@@ -78,19 +79,19 @@ def _question_answering(tmp_path):
     path = tmp_path / "squad.json"
     path.write_text(json.dumps(generated_squad(20)), encoding="utf-8")
     data = {"format": "squad", "path": str(path)}
-    return _experiment("question_answering", data, doc_stride=8)
+    return _experiment("question_answering", data, {"doc_stride": 8})
 
 
 def _train(experiment, workdir, monkeypatch):
     """Trains, keeping the model's weights right after initialisation."""
     seen = {}
-    initialize = Task.initialize
+    initialize = PretrainedStart.initialize
 
     def spy(self, model, log=print):
         initialize(self, model, log)
         seen.update({w.path: w.numpy().copy() for w in model.weights})
 
-    monkeypatch.setattr(Task, "initialize", spy)
+    monkeypatch.setattr(PretrainedStart, "initialize", spy)
     metrics = train_and_evaluate(experiment, workdir, verbose=0)
     return metrics, seen
 
@@ -239,23 +240,23 @@ def test_settings_that_contradict_the_checkpoint_are_refused(
 
 
 def test_tokenizer_path_may_name_a_checkpoint(tmp_path):
-    from keras_transformer.tasks.base import _load_tokenizer
+    from keras_transformer.tasks.run_assets import load_tokenizer
 
-    tokenizer = _load_tokenizer(CHECKPOINT, "tokenizer.path")
+    tokenizer = load_tokenizer(CHECKPOINT, "tokenizer.path")
     assert (tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id) == (0, 4, 5)
     with pytest.raises(ConfigError, match="tokenizer.path: .*nothing"):
-        _load_tokenizer(str(tmp_path / "nothing"), "tokenizer.path")
+        load_tokenizer(str(tmp_path / "nothing"), "tokenizer.path")
 
 
 def test_a_damaged_pretrained_json_is_named(tmp_path):
     from keras_transformer.errors import RunError
-    from keras_transformer.tasks.base import _read_pretrained
+    from keras_transformer.tasks.pretrained_start import read_pretrained
 
     target = tmp_path / run_files.PRETRAINED_FILE
-    assert _read_pretrained(str(target)) is None
+    assert read_pretrained(str(target)) is None
     target.write_text('{"config": {"d_model": 16, "bogus": 1}}')
     with pytest.raises(RunError, match="pretrained.json is not a checkpoint"):
-        _read_pretrained(str(target))
+        read_pretrained(str(target))
 
 
 def test_a_task_that_cannot_start_from_a_checkpoint_says_so(tmp_path):
