@@ -101,9 +101,10 @@ def sample(
         seed: an int (same seed, same inputs -> same output) or a
             ``keras.random.SeedGenerator``; None draws from Keras' global
             generator (an int is needed under ``jax.jit``).
-        lengths, length_penalty, min_length, no_repeat_ngram_size,
-            bos_id, eos_id, pad_id: as in ``greedy_decode`` (the options
-            restrict the draw; scores stay the model's).
+        lengths, length_penalty, min_length: as in ``greedy_decode``.
+        no_repeat_ngram_size, bos_id, eos_id, pad_id: as in
+            ``greedy_decode`` (the options restrict the draw; scores stay
+            the model's).
 
     Returns:
         ``(tokens, scores)``: (B, L) int32 ids and (B,) float32 scores
