@@ -94,7 +94,7 @@ def sample(
             ``greedy_decode``).
         inputs: source ids or prompt ids (see ``greedy_decode``).
         max_length: L, tokens to generate at most.
-        temperature: > 0; below 1 sharpens, above 1 flattens.
+        temperature: positive; below 1 sharpens, above 1 flattens.
         top_k: sample among the k most likely tokens (0 = all); top_k=1 is
             greedy search.
         top_p: nucleus sampling threshold (1 = off).
