@@ -2,7 +2,7 @@
 encoder inference and fine-tuning speed on this machine.
 
 Both load the same BERT-family checkpoint directory (all-MiniLM-L6-v2 in
-the README) and run the same work on the same shapes:
+docs/checkpoints.md) and run the same work on the same shapes:
 
 * inference: the encoder's forward pass on a batch of ``--batch`` texts of
   ``--length`` tokens (random ids, no padding); sentences per second.
@@ -24,7 +24,7 @@ of its own (torch is not a dependency of this package)::
     python3 -m venv /tmp/ref
     /tmp/ref/bin/pip install torch==2.13.0 transformers safetensors
 
-Example (the README's table, one core)::
+Example (the table of docs/speed.md, one core)::
 
     taskset -c 0 .venv/bin/python bench/checkpoints.py \\
         checkpoints/all-MiniLM-L6-v2 --torch-python /tmp/ref/bin/python

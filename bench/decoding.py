@@ -12,7 +12,7 @@ tokens and every method does the same amount of work.
     KERAS_BACKEND=jax python bench/decoding.py    # the same on JAX
 
 Without ``--workdir`` the model has random weights and the shape of the
-Multi30k model in the README (2+2 layers, D 256, 4 heads, d_ff 1,024,
+Multi30k model of docs/speed.md (2+2 layers, D 256, 4 heads, d_ff 1,024,
 8,000 tied pieces); with EOS disabled the weights do not change the work.
 Throughput is ``batch * new_tokens / seconds`` and ms/step is the time of
 one generated position for the whole batch (median of ``--repeats`` timed

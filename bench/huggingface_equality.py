@@ -9,7 +9,7 @@ process (a Python with ``torch``, ``transformers`` and ``tokenizers``:
 over the real tokens of a few sentences, and how many texts of the
 offline data sets tokenize to other ids.
 
-Example (the MiniLM checkpoint unpacked as ../shared/data/README.md says;
+Example (the MiniLM checkpoint unpacked as docs/checkpoints.md shows;
 a separate environment for torch keeps it out of the project's)::
 
     python3 -m venv /tmp/ref && /tmp/ref/bin/pip install torch==2.13.0 \\

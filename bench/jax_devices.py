@@ -30,7 +30,7 @@ same cores. Needs no TensorFlow.
 
 Examples::
 
-    .venv/bin/python bench/jax_devices.py --cpu-devices 2   # README table
+    .venv/bin/python bench/jax_devices.py --cpu-devices 2   # docs/speed.md
     # A machine with 8 GPUs (jax[cuda12] and the keras wheel):
     PYTHONPATH=. python bench/jax_devices.py --preset base \\
         --batch-size 64 --model-parallel 2

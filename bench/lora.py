@@ -17,7 +17,7 @@ compiles every batch shape); the training process's peak resident memory
 (MiB, from ``wait4``) and its wall time (data, training, checkpoints and
 the validation evaluation).
 
-Example (the README's table; one core, about 15 minutes)::
+Example (the table of docs/checkpoints.md; one core, about 15 minutes)::
 
     taskset -c 0 .venv/bin/python bench/lora.py configs/sst2_minilm.yaml \\
         --workdir runs/lora-bench

@@ -9,7 +9,7 @@ with the run's settings. The two exports are timed in alternating rounds
 in one process, so that both see the same machine.
 
 Example (the Multi30k translator and the MiniLM SST-2 classifier of the
-README, one core)::
+documentation, one core)::
 
     taskset -c 0 .venv/bin/python bench/quantization.py runs/m30k-d01
     taskset -c 0 .venv/bin/python bench/quantization.py runs/sst2_minilm

@@ -8,7 +8,7 @@ example cuts them (``kerashub_example.py split``). Each runs pinned to one
 core (``taskset``); its CPU time is that of its process (user + system,
 all threads). For every budget (10, 30 and 60 CPU-minutes by default):
 
-* this project: the README's own-data command with
+* this project: the command of docs/own-data.md with
   ``training.time_budget`` set to the budget (one run per budget: the plan
   fits warmup and cooldown to it), then ``evaluate`` with beam search (the
   run's default) and with ``--decode greedy``;
@@ -68,7 +68,7 @@ def run_pinned(command, core, log_path):
 
 
 def ours_command(out, minutes, sentences):
-    """The README's own-data command, with a time budget."""
+    """The command of docs/own-data.md, with a time budget."""
     return [
         os.path.join(os.path.dirname(sys.executable), "keras-transformer"),
         "train",

@@ -47,17 +47,39 @@ class DataConfig:
     deterministically by ``validation_fraction`` and ``test_fraction``.
     """
 
+    #: where the examples come from: "builtin" (generated, no download), "tfds"
+    #: (a tensorflow-datasets name) or "files" (local files, ``format`` says
+    #: which kind).
     source: Literal["builtin", "tfds", "files"] = "builtin"
+    #: builtin: the generated task ("dates": dates in 12 human formats to ISO
+    #: 8601; "numbers": spelled-out English numbers to digits; "copy";
+    #: "reverse").
     task: Literal["dates", "numbers", "copy", "reverse"] = "dates"
+    #: builtin: the number of generated training examples.
     train_size: int = setting(20000, minimum=1)
+    #: builtin: held-out examples checked after every epoch.
     validation_size: int = setting(1000, minimum=1)
+    #: builtin: held-out examples for the final evaluation.
     test_size: int = setting(1000, minimum=1)
+    #: tfds: the tensorflow-datasets name (and config), e.g.
+    #: "wmt14_translate/de-en".
     name: Optional[str] = None
+    #: tfds: the folder of prepared tensorflow-datasets data (null:
+    #: ~/tensorflow_datasets).
     data_dir: Optional[str] = None
+    #: files: "tsv" (tab-separated pairs), "parallel" (line-aligned files, one
+    #: per language), "labelled" (TSV/CSV of text and label), "text" (plain
+    #: text), "conll" (word first, tag last), "squad" (SQuAD v1.1 JSON) or
+    #: "json" (a list of objects or JSON Lines).
     format: Literal[
         "tsv", "parallel", "labelled", "text", "conll", "squad", "json"
     ] = "tsv"
+    #: files: the file, which may contain ``{split}`` (replaced by
+    #: ``split_names``) and ``{lang}`` (replaced by the languages); gzip
+    #: allowed. Without ``{split}`` one file is split by ``validation_fraction``
+    #: and ``test_fraction``.
     path: Optional[str] = None
+    #: the name of each split (train, validation, test) in the files or in tfds.
     split_names: Dict[str, str] = dataclasses.field(
         default_factory=lambda: {
             "train": "train",
@@ -65,22 +87,37 @@ class DataConfig:
             "test": "test",
         }
     )
+    #: ``{lang}`` of the source side (tfds: the feature read as the source).
     source_language: Optional[str] = None
+    #: ``{lang}`` of the target side (tfds: the feature read as the target).
     target_language: Optional[str] = None
+    #: tsv: the 0-based column of the source sentence.
     source_column: int = setting(0, minimum=0)
+    #: tsv: the 0-based column of the target sentence.
     target_column: int = setting(1, minimum=0)
     #: labelled files: the 0-based columns of the text and the label
     #: (null: found by the header's names, or guessed from the values).
     text_column: Optional[int] = setting(None, minimum=0)
+    #: labelled files: the 0-based column of the label (null: found by the
+    #: header's names, or guessed from the values).
     label_column: Optional[int] = setting(None, minimum=0)
+    #: tfds: the feature of the text (token classification: of the words); null:
+    #: the data set's usual one.
     text_key: Optional[str] = None
+    #: tfds: the feature of the label (token classification: of the tags).
     label_key: str = "label"
     #: translation, classification, summarization files: skip examples
     #: with a blank side (counted in the log) instead of refusing them.
     skip_empty: bool = False
+    #: a file without ``{split}``: the share of the examples held out for
+    #: validation.
     validation_fraction: float = setting(0.1, minimum=0.0, below=1.0)
+    #: a file without ``{split}``: the share of the examples held out for the
+    #: test.
     test_fraction: float = setting(0.1, minimum=0.0, below=1.0)
+    #: read at most this many training examples (null: all).
     max_train_examples: Optional[int] = setting(None, minimum=1)
+    #: the seed of shuffling and of the deterministic split.
     seed: int = setting(0, minimum=0)
 
 
@@ -92,12 +129,23 @@ class TokenizerConfig:
     to copy instead of training one (one-tokenizer tasks).
     """
 
+    #: "sentencepiece" (trained on the training split) or "byte" (UTF-8 bytes,
+    #: 260 ids).
     type: Literal["sentencepiece", "byte"] = "sentencepiece"
+    #: sentencepiece: "unigram" or "bpe".
     model_type: Literal["unigram", "bpe"] = "unigram"
+    #: sentencepiece: the number of pieces, the special ids included.
     vocab_size: int = setting(8000, minimum=5)
+    #: one vocabulary for source and target (with ``model.tie_embeddings``, one
+    #: embedding matrix for both sides and the output).
     shared: bool = True
+    #: sentencepiece: the share of characters that get a piece of their own; the
+    #: rarest others become UNK.
     character_coverage: float = setting(1.0, above=0.0, maximum=1.0)
+    #: sentencepiece: every digit is a piece of its own.
     split_digits: bool = False
+    #: an existing tokenizer directory (e.g. ``runs/x/tokenizer``) to copy
+    #: instead of training one (null: train one).
     path: Optional[str] = None
 
 
@@ -167,18 +215,32 @@ class TrainingConfig:
     the last K snapshots, taken every ``average_interval`` steps.
     """
 
+    #: optimizer steps in all (with ``time_budget``: the most the plan may
+    #: choose).
     steps: int = setting(10000, minimum=1)
+    #: steps between checkpoints and validations (a Keras epoch).
     steps_per_epoch: int = setting(500, minimum=1)
+    #: tokens per batch (per side): examples are bucketed by length and batched
+    #: by token count.
     batch_tokens: int = setting(4096, minimum=1)
+    #: at most this many examples per batch.
     batch_size: int = setting(64, minimum=1)
+    #: the longest sequence in tokens (BOS and EOS included); longer training
+    #: examples are dropped. Also the model's ``max_length`` unless set.
     max_length: int = setting(128, minimum=2)
+    #: "adam" (the paper's) or "adamw" (decoupled weight decay).
     optimizer: Literal["adam", "adamw"] = "adam"
     #: "transformer" (the paper's), "constant" (``learning_rate``) or
     #: "linear" (BERT's: up to ``learning_rate`` over the warmup, then
     #: down to zero at ``steps``).
     schedule: Literal["transformer", "constant", "linear"] = "transformer"
+    #: the rate of the "constant" schedule, and the peak of the "linear" one.
     learning_rate: float = setting(1e-3, above=0.0)
+    #: the steps of the rise to the peak rate (null: 10% of ``steps``, at most
+    #: the paper's 4,000).
     warmup_steps: Optional[int] = setting(None, minimum=1)
+    #: a multiplier of the transformer schedule's rate (1: the paper's equation
+    #: 3).
     lr_scale: float = setting(1.0, above=0.0)
     #: the transformer schedule's highest rate (null: no cap, the paper's).
     max_learning_rate: Optional[float] = setting(MAX_LEARNING_RATE, above=0.0)
@@ -192,22 +254,35 @@ class TrainingConfig:
     average_interval: Optional[int] = setting(None, minimum=1)
     #: off a terminal: a progress line this often ("1m"; null: none).
     log_every: Optional[str] = "1m"
+    #: Adam's beta_1 (the paper: 0.9).
     beta_1: float = setting(0.9, minimum=0.0, below=1.0)
+    #: Adam's beta_2 (the paper: 0.98).
     beta_2: float = setting(0.98, minimum=0.0, below=1.0)
+    #: Adam's epsilon (the paper: 1e-9).
     epsilon: float = setting(1e-9, above=0.0)
+    #: adamw's decoupled weight decay (0 with adam).
     weight_decay: float = setting(0.0, minimum=0.0)
+    #: label smoothing of the cross-entropy (the paper: 0.1, section 5.4).
     label_smoothing: float = setting(0.1, minimum=0.0, below=1.0)
+    #: clip the gradients' global norm to this (null: no clipping).
     clipnorm: Optional[float] = setting(None, above=0.0)
+    #: batches per optimizer step, their gradients averaged.
     gradient_accumulation_steps: int = setting(1, minimum=1)
+    #: "auto": mixed_float16 on GPUs, mixed_bfloat16 on TPUs, float32 on CPUs.
     mixed_precision: Literal[
         "auto", "float32", "mixed_float16", "mixed_bfloat16"
     ] = "auto"
+    #: compile training steps with XLA; "auto": on GPUs and TPUs, off on CPUs.
     jit_compile: Literal["auto", "true", "false"] = "auto"
     #: under XLA: the most shapes of training batches (each compiles once).
     max_batch_shapes: int = setting(MAX_BATCH_SHAPES, minimum=1)
+    #: "auto": a TPU if ``tpu`` is set, MirroredStrategy over several GPUs
+    #: (under JAX, data parallel over every device), else one device; or
+    #: "one_device", "mirrored", "multi_worker" (reads ``TF_CONFIG``), "tpu".
     strategy: Literal[
         "auto", "one_device", "mirrored", "multi_worker", "tpu"
     ] = "auto"
+    #: the TPU to connect to (its name or address); null: none.
     tpu: Optional[str] = None
     #: under JAX: the devices each copy of the model is sharded over
     #: (attention heads and feed-forward units split); the batch is split
@@ -221,6 +296,7 @@ class TrainingConfig:
     #: the projections adapted: "query_value" (the LoRA paper's),
     #: "attention" (query, key, value, output) or "all" (and feed-forward).
     lora_targets: Literal["query_value", "attention", "all"] = "query_value"
+    #: the seed of initialisation and shuffling.
     seed: int = setting(0, minimum=0)
 
     @property
@@ -287,11 +363,18 @@ class EvaluationConfig:
     beam search by default, as in the paper).
     """
 
+    #: the split of the final evaluation: "validation" or "test".
     split: Literal["validation", "test"] = "test"
+    #: evaluate on at most this many examples (null: all).
     max_examples: Optional[int] = setting(1000, minimum=1)
+    #: how outputs are decoded (also by ``predict`` and ``export``): see
+    #: ``evaluation.decoding``.
     decoding: DecodingConfig = dataclasses.field(default_factory=DecodingConfig)
+    #: decode up to the input's length plus this (the paper: 50).
     extra_decode_length: int = setting(50, minimum=0)
+    #: examples per batch of the evaluation.
     batch_size: int = setting(64, minimum=1)
+    #: outputs printed at the end of the evaluation.
     show_examples: int = setting(5, minimum=0)
 
 

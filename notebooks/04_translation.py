@@ -28,7 +28,7 @@
 # Parameters. The quick defaults train a smaller model for 300 steps
 # (about a minute on 2 CPU cores). OVERRIDES = [] trains the full
 # configs/demo.yaml (1,000 steps, D = 128; exact match 0.99 on held-out
-# dates, see the README).
+# dates, see docs/getting-started.md).
 CONFIG = "../configs/demo.yaml"
 OVERRIDES = [
     "training.steps=300",

@@ -25,7 +25,7 @@
 # smaller model, under a minute on 2 CPU cores: a half-trained translator,
 # which is all serving needs to show.
 # To export a real model, point RUN_DIR at a finished run (for example the
-# Multi30k run of the README) and set TRAIN = False.
+# Multi30k run of docs/results.md) and set TRAIN = False.
 TRAIN = True
 RUN_DIR = None  # None: train into a new temporary directory
 DECODE = "beam"  # beam | greedy | sampling: the search inside the export

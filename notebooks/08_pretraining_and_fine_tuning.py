@@ -31,7 +31,7 @@
 #     --set model.init_from=null --set tokenizer.path=runs/sst2_mlm/tokenizer
 # ```
 #
-# (the README's "Tasks" section has the numbers), or here: set
+# (docs/tasks.md has the numbers), or here: set
 # `SST2 = "../../shared/data/sst2"` and use the configs' sizes.
 
 # %%
@@ -266,4 +266,4 @@ for name, metrics in results.items():
 # the masks), so its head learns "up" against "down" from those few
 # examples; the encoder from scratch must learn the words and their order
 # from the labels alone. With `SST2` set and the configs' sizes, the same
-# comparison on real reviews is in the README's "Tasks" section.
+# comparison on real reviews is in docs/tasks.md.

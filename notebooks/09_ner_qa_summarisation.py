@@ -24,11 +24,11 @@
 # a smaller model and fewer steps, and looks inside the result: entities
 # marked in text, the start and end probabilities over a context, and the
 # cross-attention of a summary. The same commands on the data in
-# `../shared/data` are in the README.
+# `$DATA_DIR` are in docs/results.md.
 
 # %%
 # Parameters. The quick defaults train three small models, each in about a
-# minute on 2 CPU cores. The README trains the configs' full models on the
+# minute on 2 CPU cores. docs/results.md trains the configs' full models on the
 # real data sets.
 SEED = 0
 NER_STEPS = 600

@@ -274,10 +274,10 @@ def test_flat_decoding_keys_of_earlier_versions():
     assert experiment.evaluation.decoding.beam_size == 2
 
 
-def _readme_defaults():
-    """``{setting: default}`` of the README's table of training defaults
-    that differ from the paper."""
-    text = (ROOT / "README.md").read_text()
+def _documented_defaults():
+    """``{setting: default}`` of the documentation's table of training
+    defaults that differ from the paper."""
+    text = (ROOT / "docs" / "paper-differences.md").read_text()
     table = text.split("Training defaults that differ from the paper")[1]
     rows = {}
     for line in table.splitlines():
@@ -287,10 +287,10 @@ def _readme_defaults():
     return rows
 
 
-def test_the_changed_training_defaults_are_those_the_readme_gives():
+def test_the_changed_training_defaults_are_those_the_docs_give():
     from keras_transformer.experiment import TrainingConfig
 
-    rows = _readme_defaults()
+    rows = _documented_defaults()
     assert set(rows) == {
         "training.max_learning_rate",
         "training.warmup_steps",

@@ -94,16 +94,17 @@ def sample(
             ``greedy_decode``).
         inputs: source ids or prompt ids (see ``greedy_decode``).
         max_length: L, tokens to generate at most.
-        temperature: > 0; below 1 sharpens, above 1 flattens.
+        temperature: positive; below 1 sharpens, above 1 flattens.
         top_k: sample among the k most likely tokens (0 = all); top_k=1 is
             greedy search.
         top_p: nucleus sampling threshold (1 = off).
         seed: an int (same seed, same inputs -> same output) or a
             ``keras.random.SeedGenerator``; None draws from Keras' global
             generator (an int is needed under ``jax.jit``).
-        lengths, length_penalty, min_length, no_repeat_ngram_size,
-            bos_id, eos_id, pad_id: as in ``greedy_decode`` (the options
-            restrict the draw; scores stay the model's).
+        lengths, length_penalty, min_length: as in ``greedy_decode``.
+        no_repeat_ngram_size, bos_id, eos_id, pad_id: as in
+            ``greedy_decode`` (the options restrict the draw; scores stay
+            the model's).
 
     Returns:
         ``(tokens, scores)``: (B, L) int32 ids and (B,) float32 scores

@@ -17,9 +17,10 @@ class TransformerDecoder(TransformerBlock):
     Built with ``encoder_outputs`` every layer has cross-attention;
     without, the stack is a decoder-only language model body.
 
+    The other arguments are those of ``TransformerDecoderLayer``.
+
     Args:
         num_layers: number of layers (6 in the paper).
-        Other arguments as ``TransformerDecoderLayer``.
 
     Call arguments:
         inputs: (B, T, D) embedded target sequence.

@@ -21,8 +21,7 @@ class TransformerDecoderLayer(TransformerBlock):
     ``cache_update_index``, and the cross-attention keys/values of the
     encoder output are computed once by ``init_cache`` and reused.
 
-    Args:
-        Same as ``TransformerEncoderLayer``.
+    Its arguments are those of ``TransformerEncoderLayer``.
 
     Call arguments:
         inputs: (B, T, D) target sequence.

@@ -14,10 +14,11 @@ from keras_transformer.layers.transformer_encoder_layer import (
 class TransformerEncoder(TransformerBlock):
     """``num_layers`` encoder layers, plus a final LayerNorm for pre-LN.
 
+    The other arguments are those of ``TransformerEncoderLayer``; every
+    layer gets them.
+
     Args:
         num_layers: number of layers (6 in the paper).
-        Other arguments as ``TransformerEncoderLayer``; every layer gets
-        them.
 
     Call arguments:
         inputs: (B, S, D) embedded source sequence.

@@ -63,27 +63,57 @@ class TransformerConfig:
     (512, 8)
     """
 
+    #: V, the (source) vocabulary size.
     vocab_size: int = 8000
+    #: the target vocabulary size; null shares the source vocabulary.
     target_vocab_size: Optional[int] = None
+    #: N, encoder layers (and decoder layers unless ``num_decoder_layers`` is
+    #: set).
     num_layers: int = 6
+    #: decoder layers; null: ``num_layers``.
     num_decoder_layers: Optional[int] = None
+    #: D, the model size.
     d_model: int = 512
+    #: h, attention heads.
     num_heads: int = 8
+    #: d_ff, the feed-forward inner size.
     ff_dim: int = 2048
+    #: P_drop, residual and embedding dropout.
     dropout: float = 0.1
+    #: dropout on attention weights.
     attention_dropout: float = 0.0
+    #: dropout inside the feed-forward network.
     activation_dropout: float = 0.0
+    #: feed-forward activation: "relu" (the paper), "gelu" (exact: BERT),
+    #: "gelu_tanh" (GPT-2) or "silu" (Marian).
     activation: str = "relu"
+    #: pre-LN (true) or the paper's post-LN (false).
     norm_first: bool = False
+    #: "sinusoidal" (the paper), "sinusoidal_concatenated" (Marian: sines, then
+    #: cosines) or "learned" positions.
     position: str = "sinusoidal"
+    #: the longest sequence the model will see (learned position table size;
+    #: decoding limit).
     max_length: int = 256
+    #: LayerNorm epsilon.
     layer_norm_epsilon: float = 1e-6
+    #: share the embedding and pre-softmax matrices (section 3.4).
     tie_embeddings: bool = True
+    #: an encoder-decoder also copies source tokens through a pointer-generator
+    #: (See et al. 2017); needs a shared vocabulary.
     copy_source: bool = False
+    #: multiply token embeddings by sqrt(D) (the paper); BERT does not.
     scale_embeddings: bool = True
+    #: a LayerNorm after the sum of token, position and segment embeddings
+    #: (BERT).
     embedding_norm: bool = False
+    #: segment (token type) embeddings and a ``segment_ids`` input (BERT: 2; 0:
+    #: none, the paper).
     num_segments: int = 0
+    #: a learned bias on the vocabulary logits (BERT's masked-LM head, Marian's
+    #: ``final_logits_bias``).
     output_bias: bool = False
+    #: output ids that no search generates, besides PAD and BOS.
     suppressed_ids: Tuple[int, ...] = ()
 
     def __post_init__(self):

@@ -30,8 +30,9 @@ class LanguageModel(TransformerModel):
         position.
 
     Attributes:
-        embedding, decoder, output_projection (None when tied),
-        output_bias (``config.output_bias``; else None).
+        embedding, decoder: the parts.
+        output_projection: None when tied.
+        output_bias: with ``config.output_bias``; else None.
 
     Example:
 

@@ -1,4 +1,6 @@
-"""The Python examples of README.md run and do what they say."""
+"""The documentation's examples run and do what they say: every
+```python block of README.md and of the pages under docs/, and the
+commands of "Your own data in 5 minutes" (docs/own-data.md)."""
 
 import os
 import pathlib
@@ -7,25 +9,38 @@ import re
 import numpy as np
 import pytest
 
-README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+PAGES = [README] + sorted(DOCS.rglob("*.md"))
+PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 
-def _python_blocks():
-    return re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+def _name(page):
+    return page.relative_to(ROOT).as_posix()
 
 
-def test_readme_has_examples():
-    assert len(_python_blocks()) >= 3
+def _python_blocks(page):
+    return PYTHON_BLOCK.findall(page.read_text())
+
+
+BLOCKS = [
+    pytest.param(page, index, block, id=f"{_name(page)}:{index}")
+    for page in PAGES
+    for index, block in enumerate(_python_blocks(page))
+]
+
+
+def test_the_docs_have_examples():
+    assert len(_python_blocks(README)) >= 1
+    assert len(BLOCKS) >= 5
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("index", range(len(_python_blocks())))
-def test_readme_example_runs(index):
+@pytest.mark.parametrize("page, index, block", BLOCKS)
+def test_python_example_runs(page, index, block):
     namespace = {}
-    exec(
-        compile(_python_blocks()[index], f"README.md[{index}]", "exec"),
-        namespace,
-    )
+    exec(compile(block, f"{_name(page)}[{index}]", "exec"), namespace)
     if "history" in namespace:  # the classifier learns the task
         assert namespace["history"].history["accuracy"][-1] > 0.9
     if "generated" in namespace:  # the translator reverses unseen inputs
@@ -35,8 +50,8 @@ def test_readme_example_runs(index):
 
 
 def _walkthrough():
-    section = README.read_text().split("## Your own data in 5 minutes")[1]
-    return re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    page = (DOCS / "own-data.md").read_text()
+    return re.search(r"```bash\n(.*?)```", page, re.S).group(1)
 
 
 # Defined before the walkthrough: each ``keras-transformer`` command runs
@@ -145,7 +160,7 @@ def test_the_own_data_walkthrough_runs_as_written(
     import subprocess
     import sys
 
-    # The installed command the README calls is this package's main.
+    # The installed command the page calls is this package's main.
     command = shutil.which(
         "keras-transformer", path=os.path.dirname(sys.executable)
     )
@@ -164,7 +179,7 @@ def test_the_own_data_walkthrough_runs_as_written(
             handle.write(f"{' '.join(line)}\t{' '.join(line[::-1])}\n")
     script = _walkthrough()
     changes = {
-        "PAIRS=../shared/data/tatoeba-spa-eng/spa.txt.gz": (
+        "PAIRS=$DATA_DIR/tatoeba-spa-eng/spa.txt.gz": (
             f"PAIRS={tmp_path / 'pairs.tsv'}"
         ),
         "head -n 500 ": "head -n 20 ",
@@ -178,7 +193,7 @@ def test_the_own_data_walkthrough_runs_as_written(
     for old, new in changes.items():
         assert old in script
         script = script.replace(old, new)
-    os.symlink(README.parent / "configs", tmp_path / "configs")
+    os.symlink(ROOT / "configs", tmp_path / "configs")
     code, out, err, commands = _run_in_process(
         script, tmp_path, capsys, monkeypatch
     )
@@ -203,3 +218,28 @@ def test_the_own_data_walkthrough_runs_as_written(
     assert len(sources) == len(outputs) == 20
     summaries = [line for line in out.splitlines() if line.startswith("test, ")]
     assert len(summaries) == 2 and "test, greedy: bleu" in summaries[1]
+
+
+README_LIMIT = 300
+DEVELOPMENT_PATHS = ("../shared", "/tmp/", "/work/")
+COMMIT_HASH = re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{7,40}(?![0-9A-Za-z])")
+
+
+def test_the_readme_is_a_front_page():
+    text = README.read_text()
+    assert len(text.splitlines()) <= README_LIMIT
+    for path in DEVELOPMENT_PATHS:
+        assert path not in text, path
+    hashes = [
+        found
+        for found in COMMIT_HASH.findall(text)
+        if re.search("[a-f]", found) and re.search("[0-9]", found)
+    ]
+    assert not hashes, hashes
+    assert text.count("```python") == 1
+    assert "make demo" in text and "make test" in text
+
+
+def test_the_readme_links_to_pages_that_exist():
+    for target in re.findall(r"\]\((docs/[^)#]+)", README.read_text()):
+        assert (ROOT / target).is_file(), target
