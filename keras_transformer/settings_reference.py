@@ -34,9 +34,20 @@ MODEL_EXTRA_SETTINGS = (
         "init_from",
         "str or null",
         None,
-        "a finished run directory whose weights start this model (its "
-        "pretrained parts); null: random initialisation.",
+        "a finished run directory, or a published (Hugging Face) checkpoint "
+        "directory, whose weights start this model (its pretrained parts); "
+        "null: random initialisation.",
     ),
+)
+#: The introduction of the tasks' own settings.
+TASK_SETTINGS = (
+    "The settings of one task alone, in a section named after the task "
+    "(`task_settings: {question_answering: {doc_stride: 128}}`). A file "
+    "may hold the sections of several tasks, so that `--set task=...` "
+    "can switch its task; each section is checked by its task's "
+    "dataclass, and the experiment's task gets its defaults when it has "
+    "no section. The tasks without a section below have no settings of "
+    "their own."
 )
 #: ``TransformerConfig`` fields that are not YAML keys: the vocabulary
 #: sizes come from the tokenizer.
@@ -293,5 +304,7 @@ def settings_markdown(include_tasks=True):
         + " (see [Tasks](tasks.md)).",
     ]
     for section, intro, rows in sections(include_tasks):
+        if section.startswith("task_settings.") and TASK_SETTINGS not in parts:
+            parts += ["## `task_settings`", TASK_SETTINGS]
         parts += [f"## `{section}`", intro, _table(rows)]
     return "\n\n".join(parts) + "\n"

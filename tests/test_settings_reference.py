@@ -24,16 +24,9 @@ CLASSES = (
     DecodingConfig,
     TransformerConfig,
 )
-# Fields documented where their task's settings are.
-TASK_FIELDS = {
-    "document_key",
-    "summary_key",
-    "skip_empty",
-    "pooling",
-    "doc_stride",
-    "max_answer_length",
-    "max_summary_length",
-}
+SETTINGS = tuple(
+    settings for _, settings in settings_reference.task_settings_classes()
+)
 
 
 def _tables(markdown):
@@ -55,13 +48,13 @@ def tables():
     return _tables(settings_reference.settings_markdown())
 
 
-@pytest.mark.parametrize("cls", CLASSES, ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize(
+    "cls", CLASSES + SETTINGS, ids=lambda cls: cls.__name__
+)
 def test_every_field_has_a_meaning(cls):
     meanings = settings_reference.field_meanings(cls)
     missing = [
-        name
-        for name, meaning in meanings.items()
-        if not meaning.strip() and name not in TASK_FIELDS
+        name for name, meaning in meanings.items() if not meaning.strip()
     ]
     assert not missing, f"{cls.__name__}: no #: comment above {missing}"
 
@@ -82,6 +75,9 @@ SECTIONS = (
     ("training", TrainingConfig, {}),
     ("evaluation", EvaluationConfig, {"decoding"}),
     ("evaluation.decoding", DecodingConfig, {}),
+) + tuple(
+    (f"task_settings.{name}", settings, {})
+    for name, settings in settings_reference.task_settings_classes()
 )
 
 
@@ -101,8 +97,7 @@ def test_the_page_lists_every_key_with_its_default(
         value = settings_reference.field_default(field)
         assert default == f"`{settings_reference.yaml_value(value)}`"
         assert kind
-        if field.name not in TASK_FIELDS:
-            assert meaning, f"{section}.{field.name} has no meaning"
+        assert meaning, f"{section}.{field.name} has no meaning"
         for limit in field.metadata.get("bounds", {}).values():
             assert str(limit) in bounds
 
@@ -132,6 +127,14 @@ def test_bounds_and_types_are_written_for_readers():
     assert settings_reference.type_name(hints["clipnorm"]) == "float or null"
     assert settings_reference.type_name(hints["optimizer"]) == (
         'one of "adam", "adamw"'
+    )
+
+
+def test_the_built_in_tasks_with_settings_have_sections(tables):
+    names = {name for name, _ in settings_reference.task_settings_classes()}
+    assert names == {"classification", "question_answering", "summarization"}
+    assert tables["task_settings.question_answering"]["doc_stride"][1] == (
+        "`64`"
     )
 
 

@@ -14,8 +14,9 @@ class Summarizer(Translator):
     ``min_length`` and ``no_repeat_ngram_size``) and detokenized. A summary
     has at most ``max_target_length`` tokens (EOS included).
 
-    Args: those of ``Translator``; ``max_target_length`` is the most
-        tokens of a summary.
+    Args:
+        max_target_length: the most tokens of a summary; the other
+            arguments are those of ``Translator``.
 
     Call arguments (``serve``):
         text: (B,) ``tf.string`` documents.
