@@ -516,25 +516,10 @@ def _parse_inputs(predictor, texts, what):
 
 
 def _predict(args):
-    from keras_transformer.errors import ConfigError, RunError
     from keras_transformer.run import load_finished, read_experiment
 
-    if args.attention:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise ConfigError(
-                "--attention draws with matplotlib, which is not installed: "
-                "pip install matplotlib (or the package's [notebooks] extra)."
-            ) from None
     experiment = read_experiment(args.workdir)
-    if not _answers_to(args.command, experiment):
-        raise RunError(
-            f"{args.workdir} holds a {experiment.task} run, which has no "
-            f"{args.command} command; use predict."
-        )
-    if args.output:
-        _check_output(args.output)
+    _check_predict(args, experiment)
     task, model = load_finished(args.workdir, compile=False)
     predictor = task.predictor(
         model,
@@ -542,8 +527,11 @@ def _predict(args):
         max_new_tokens=args.max_new_tokens,
     )
     if args.attention and not hasattr(predictor, "cross_attention"):
+        from keras_transformer.errors import ConfigError
+
         raise ConfigError(
-            f"--attention needs a translation run; {args.workdir} holds a "
+            "--attention draws the cross-attention of a model that reads a "
+            f"source (translation, summarisation); {args.workdir} holds a "
             f"{experiment.task} run."
         )
     problems = []
@@ -552,18 +540,7 @@ def _predict(args):
     else:
         texts, problems = _read_lines(sys.stdin.buffer)
     texts = _parse_inputs(predictor, texts, "argument" if args.text else "line")
-    valid = [text for text in texts if text is not None]
-    rows = iter(predictor.predict(valid, batch_size=args.batch_size))
-    lines = []
-    for text in texts:
-        if text is None:
-            lines.append("")
-            continue
-        row = next(rows)
-        line = predictor.format(row)
-        if args.scores and "score" in row:
-            line = f"{row['score']:.4f}\t{line}"
-        lines.append(line)
+    lines = predictor.output_lines(texts, args.batch_size, args.scores)
     if args.output:
         from keras_transformer.run_files import write_text
 
@@ -572,6 +549,7 @@ def _predict(args):
     else:
         for line in lines:
             print(line)
+    valid = [text for text in texts if text is not None]
     if args.attention and valid:
         from keras_transformer.inference.attention_plot import (
             save_attention_heatmap,
@@ -584,6 +562,29 @@ def _predict(args):
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _check_predict(args, experiment):
+    """Refuses ``predict`` arguments that cannot work, before the model
+    loads: ``--attention`` without matplotlib, an alias for another
+    task's runs, an ``--output`` that cannot be written."""
+    from keras_transformer.errors import ConfigError, RunError
+
+    if args.attention:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise ConfigError(
+                "--attention draws with matplotlib, which is not installed: "
+                "pip install matplotlib (or the package's [notebooks] extra)."
+            ) from None
+    if not _answers_to(args.command, experiment):
+        raise RunError(
+            f"{args.workdir} holds a {experiment.task} run, which has no "
+            f"{args.command} command; use predict."
+        )
+    if args.output:
+        _check_output(args.output)
 
 
 def _answers_to(command, experiment):

@@ -370,40 +370,10 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
     metrics = _finished_metrics(experiment, state, workdir, final_step)
     if metrics is not None:
         print(f"{workdir} holds a finished run; its metrics:")
-        shutil.rmtree(
-            run_files.path(workdir, run_files.BACKUP_DIR), ignore_errors=True
-        )
+        _remove_backups(workdir)
         return metrics
-    keras.utils.set_random_seed(config.seed)
-    policy = distribute.resolve_mixed_precision(
-        config.mixed_precision, strategy
-    )
-    jit_compile = distribute.resolve_jit_compile(config.jit_compile, strategy)
-    distribute.set_precision(policy)
-
     started = time.time()
-    task = get_task(experiment)
-    task.max_shapes = config.max_batch_shapes if jit_compile else None
-    task.batch_multiple = distribute.batch_multiple(strategy)
-    splits = load_data(task)
-    # From here on the run's files derive from this experiment.
-    save_experiment(experiment, run_files.path(workdir, run_files.CONFIG_FILE))
-    task.prepare(workdir, splits)
-    task.check_data(splits)
-    built = time.time()
-    planned = dataclasses.replace(config, steps=plan.steps) if plan else config
-    with strategy.scope():
-        model = task.build_model()
-        task.start.enable_lora(model)
-        compile_model(model, task, jit_compile, steps=planned.steps)
-    print(
-        f"{experiment.task}: {model.count_params():,} parameters "
-        f"(built in {time.time() - built:.1f} s), "
-        f"{_describe_schedule(planned)}"
-        + (" until the plan" if config.time_budget and not plan else "")
-        + f", precision {policy}, XLA {'on' if jit_compile else 'off'}, "
-        f"{distribute.describe(strategy)}."
-    )
+    task, splits, model = _set_up(experiment, workdir, strategy, plan)
     with strategy.scope():
         start_step, source = _restore(
             model, workdir, state, config.steps_per_epoch
@@ -430,8 +400,61 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
     if source != run_files.MODEL_FILE or counter.step != start_step:
         averaged = _save_final(model, workdir, config)
     train_seconds = time.time() - started
+    metrics = _evaluate_trained(task, model, splits, workdir, counter, verbose)
+    metrics["train_seconds"] = round(train_seconds, 1)
+    if averaged:
+        metrics["averaged"] = averaged["steps"]
+    run_files.write_json(
+        run_files.path(workdir, run_files.METRICS_FILE), metrics
+    )
+    _remove_backups(workdir)
+    return metrics
+
+
+def _set_up(experiment, workdir, strategy, plan):
+    """The run's task (its assets prepared), data and compiled model, with
+    the seed, precision and XLA settings in effect; saves the experiment
+    in the run directory.
+
+    Returns:
+        ``(task, splits, model)``.
+    """
+    config = experiment.training
+    keras.utils.set_random_seed(config.seed)
+    policy = distribute.resolve_mixed_precision(
+        config.mixed_precision, strategy
+    )
+    jit_compile = distribute.resolve_jit_compile(config.jit_compile, strategy)
+    distribute.set_precision(policy)
+    task = get_task(experiment)
+    task.max_shapes = config.max_batch_shapes if jit_compile else None
+    task.batch_multiple = distribute.batch_multiple(strategy)
+    splits = load_data(task)
+    # From here on the run's files derive from this experiment.
+    save_experiment(experiment, run_files.path(workdir, run_files.CONFIG_FILE))
+    task.prepare(workdir, splits)
+    task.check_data(splits)
+    built = time.time()
+    planned = dataclasses.replace(config, steps=plan.steps) if plan else config
+    with strategy.scope():
+        model = task.build_model()
+        task.start.enable_lora(model)
+        compile_model(model, task, jit_compile, steps=planned.steps)
+    print(
+        f"{experiment.task}: {model.count_params():,} parameters "
+        f"(built in {time.time() - built:.1f} s), "
+        f"{_describe_schedule(planned)}"
+        + (" until the plan" if config.time_budget and not plan else "")
+        + f", precision {policy}, XLA {'on' if jit_compile else 'off'}, "
+        f"{distribute.describe(strategy)}."
+    )
+    return task, splits, model
+
+
+def _evaluate_trained(task, model, splits, workdir, counter, verbose):
+    """The final evaluation; an interruption says that training is saved."""
     try:
-        metrics = _evaluate_final(
+        return _evaluate_final(
             task, model, splits, workdir, counter.step, verbose
         )
     except KeyboardInterrupt:
@@ -440,16 +463,13 @@ def _train_and_evaluate(experiment, workdir, strategy, verbose):
             f"and saved ({counter.step} steps): rerun the same command to "
             "evaluate."
         ) from None
-    metrics["train_seconds"] = round(train_seconds, 1)
-    if averaged:
-        metrics["averaged"] = averaged["steps"]
-    run_files.write_json(
-        run_files.path(workdir, run_files.METRICS_FILE), metrics
-    )
+
+
+def _remove_backups(workdir):
+    """Deletes the run's backups (resume checkpoints) once it is done."""
     shutil.rmtree(
         run_files.path(workdir, run_files.BACKUP_DIR), ignore_errors=True
     )
-    return metrics
 
 
 def _save_final(model, workdir, config):
@@ -664,23 +684,8 @@ def _fit(
         counter,
         saved_step=start_step if source else None,
     )
-    callbacks = [
-        counter,  # first: the others read its step
-        StopOnDivergence(checkpointer, divergence_limit(task.output_classes())),
-        StepLimit(counter, target),
-        HistoryLogger(
-            run_files.path(workdir, run_files.HISTORY_FILE),
-            counter,
-            initial_step=start_step,
-            steps_per_epoch=epoch_length,
-        ),
-        checkpointer,
-        keras.callbacks.TensorBoard(run_files.path(workdir, run_files.LOG_DIR)),
-    ]
-    callbacks.extend(
-        progress_callbacks(
-            verbose, counter, target, config.log_seconds, model.jit_compile
-        )
+    callbacks = _callbacks(
+        task, model, workdir, counter, checkpointer, target, verbose
     )
     if config.average_last and snapshots:
         callbacks.append(
@@ -708,19 +713,47 @@ def _fit(
             verbose=verbose,
         )
     except KeyboardInterrupt:
-        # What is on disk, whatever the moment of the interruption.
-        checkpoints = list_checkpoints(
-            run_files.path(workdir, run_files.BACKUP_DIR), epoch_length
-        )
-        resume = (
-            f"resume from step {checkpoints[0].step}"
-            if checkpoints
-            else "start again from step 0 (no checkpoint was written yet)"
-        )
-        raise TrainingInterrupted(
-            f"Interrupted at step {counter.step}: rerun the same command to "
-            f"{resume}."
-        ) from None
+        raise _interrupted(workdir, counter, epoch_length) from None
+
+
+def _callbacks(task, model, workdir, counter, checkpointer, target, verbose):
+    """The callbacks of every ``fit``: the step counter first (the others
+    read its step), divergence, the step limit, the history, checkpoints,
+    TensorBoard and progress."""
+    config = task.experiment.training
+    return [
+        counter,
+        StopOnDivergence(checkpointer, divergence_limit(task.output_classes())),
+        StepLimit(counter, target),
+        HistoryLogger(
+            run_files.path(workdir, run_files.HISTORY_FILE),
+            counter,
+            initial_step=counter.step,
+            steps_per_epoch=config.steps_per_epoch,
+        ),
+        checkpointer,
+        keras.callbacks.TensorBoard(run_files.path(workdir, run_files.LOG_DIR)),
+        *progress_callbacks(
+            verbose, counter, target, config.log_seconds, model.jit_compile
+        ),
+    ]
+
+
+def _interrupted(workdir, counter, epoch_length):
+    """The ``TrainingInterrupted`` of a stop during ``fit``: what is on
+    disk, whatever the moment of the interruption."""
+    checkpoints = list_checkpoints(
+        run_files.path(workdir, run_files.BACKUP_DIR), epoch_length
+    )
+    resume = (
+        f"resume from step {checkpoints[0].step}"
+        if checkpoints
+        else "start again from step 0 (no checkpoint was written yet)"
+    )
+    return TrainingInterrupted(
+        f"Interrupted at step {counter.step}: rerun the same command to "
+        f"{resume}."
+    )
 
 
 def average_run(workdir, last, verbose="auto"):

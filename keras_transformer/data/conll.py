@@ -106,57 +106,15 @@ def read_conll(path):
     (['@paulwalk', 'It', "'s"], ['O', 'O', 'O'])
     """
     path, text = _read_file(path)
-    sentences, words, tags, lines = [], [], [], []
-    columns = None
-    repairs, first_repair = 0, None
-
-    def close():
-        nonlocal repairs, first_repair
-        if not words:
-            return
+    sentences, repairs, first_repair = [], 0, None
+    for sentence in _sentences(path, text):
+        numbers, words, tags = (list(column) for column in zip(*sentence))
         repaired, positions = repair_tags(tags)
         if positions:
             repairs += len(positions)
             if first_repair is None:
-                first_repair = lines[positions[0]]
-        sentences.append((list(words), repaired))
-        words.clear()
-        tags.clear()
-        lines.clear()
-
-    for number, line in enumerate(_split_lines(text), start=1):
-        cells = line.split()
-        if not cells:
-            close()
-            continue
-        if cells[0] == DOCSTART:
-            close()
-            continue
-        if columns is None:
-            columns = len(cells)
-            if columns < 2:
-                raise ValueError(
-                    f"{path!r}, line {number}: one column ({line[:80]!r}); a "
-                    "CoNLL file has the word first and its tag last, "
-                    "separated by a tab or spaces. Check the file format."
-                )
-        if len(cells) != columns:
-            raise ValueError(
-                f"{path!r}, line {number}: {len(cells)} column(s), but the "
-                f"first word line has {columns}: {line[:80]!r}. Fix that "
-                "line (a word containing a space?) or delete it."
-            )
-        try:
-            split_tag(cells[-1])
-        except ValueError as err:
-            raise ValueError(
-                f"{path!r}, line {number}: {err}. Use BIO (IOB2) or BIOES "
-                "tags, e.g. B-PER I-PER O."
-            ) from None
-        words.append(cells[0])
-        tags.append(cells[-1])
-        lines.append(number)
-    close()
+                first_repair = numbers[positions[0]]
+        sentences.append((words, repaired))
     if not sentences:
         raise ValueError(
             f"{path!r} holds no tagged words. Check that it is a CoNLL file "
@@ -172,6 +130,48 @@ def read_conll(path):
             stacklevel=2,
         )
     return sentences
+
+
+def _sentences(path, text):
+    """The sentences of a CoNLL file's ``text``, each a list of ``(line
+    number, word, tag)``; every word line is checked (``_check_line``)."""
+    sentence, columns = [], None
+    for number, line in enumerate(_split_lines(text), start=1):
+        cells = line.split()
+        if not cells or cells[0] == DOCSTART:
+            if sentence:
+                yield sentence
+            sentence = []
+            continue
+        columns = columns or len(cells)
+        _check_line(path, number, line, cells, columns)
+        sentence.append((number, cells[0], cells[-1]))
+    if sentence:
+        yield sentence
+
+
+def _check_line(path, number, line, cells, columns):
+    """Refuses a word line with one column, another number of columns
+    than the first word line, or a tag outside BIO / BIOES."""
+    if columns < 2:
+        raise ValueError(
+            f"{path!r}, line {number}: one column ({line[:80]!r}); a "
+            "CoNLL file has the word first and its tag last, "
+            "separated by a tab or spaces. Check the file format."
+        )
+    if len(cells) != columns:
+        raise ValueError(
+            f"{path!r}, line {number}: {len(cells)} column(s), but the "
+            f"first word line has {columns}: {line[:80]!r}. Fix that "
+            "line (a word containing a space?) or delete it."
+        )
+    try:
+        split_tag(cells[-1])
+    except ValueError as err:
+        raise ValueError(
+            f"{path!r}, line {number}: {err}. Use BIO (IOB2) or BIOES "
+            "tags, e.g. B-PER I-PER O."
+        ) from None
 
 
 def tfds_tagged_words(

@@ -78,146 +78,222 @@ def beam_search(
         raise ValueError(
             f"`length_penalty` must be >= 0. Received: {length_penalty}"
         )
-    stepper = decoding.as_stepper(model, pad_id)
-    buffer, fixed, prompt_lengths, state = decoding.start(
-        stepper, inputs, max_length, bos_id, pad_id
+    search = _BeamSearch(
+        decoding.as_stepper(model, pad_id),
+        inputs,
+        max_length,
+        beam_size,
+        length_penalty,
+        lengths,
+        (min_length, no_repeat_ngram_size),
+        (bos_id, eos_id, pad_id),
     )
-    ends = decoding.end_positions(prompt_lengths, max_length, lengths)
-    k = beam_size
-    batch_size = ops.shape(buffer)[0]
-    total = ops.shape(buffer)[1]
-    positions = ops.arange(total, dtype="int32")
+    return search.run()
 
-    alive_seqs = ops.repeat(ops.expand_dims(buffer, 1), k, axis=1)
-    alive_scores = ops.concatenate(
-        [
-            ops.zeros((batch_size, 1), "float32"),
-            ops.full((batch_size, k - 1), _EMPTY, "float32"),
-        ],
-        axis=1,
-    )
-    finished_seqs = alive_seqs
-    finished_scores = ops.full((batch_size, k), _EMPTY, "float32")
-    state = stepper.repeat(state, k)
-    best_penalty = decoding.length_penalty(
-        ends - prompt_lengths, length_penalty
-    )
-    in_top_k = ops.expand_dims(ops.arange(2 * k) < k, 0)
+
+class _BeamSearch:
+    """The loop of ``beam_search``: its constants, and one method per part
+    of a step. The loop carries ``(index, alive_seqs, alive_scores,
+    finished_seqs, finished_scores, state)``: K live and K finished
+    hypotheses per row, (B, K, total) ids and (B, K) scores."""
+
+    def __init__(
+        self, stepper, inputs, max_length, k, alpha, lengths, limits, ids
+    ):
+        self.stepper, self.k, self.alpha = stepper, k, alpha
+        self.min_length, self.no_repeat_ngram_size = limits
+        self.bos_id, self.eos_id, self.pad_id = ids
+        self.max_length = max_length
+        self.buffer, self.fixed, self.prompt_lengths, self.state = (
+            decoding.start(stepper, inputs, max_length, self.bos_id, ids[2])
+        )
+        self.ends = decoding.end_positions(
+            self.prompt_lengths, max_length, lengths
+        )
+        self.batch_size = ops.shape(self.buffer)[0]
+        self.total = ops.shape(self.buffer)[1]
+        self.positions = ops.arange(self.total, dtype="int32")
+        # The penalty at the length limit, the largest a row can reach.
+        self.best_penalty = decoding.length_penalty(
+            self.ends - self.prompt_lengths, alpha
+        )
+        self.in_top_k = ops.expand_dims(ops.arange(2 * k) < k, 0)
+
+    def run(self):
+        """``(tokens, scores)`` of the best hypothesis of every row."""
+        k, batch_size = self.k, self.batch_size
+        alive_seqs = ops.repeat(ops.expand_dims(self.buffer, 1), k, axis=1)
+        alive_scores = ops.concatenate(
+            [
+                ops.zeros((batch_size, 1), "float32"),
+                ops.full((batch_size, k - 1), _EMPTY, "float32"),
+            ],
+            axis=1,
+        )
+        finished_scores = ops.full((batch_size, k), _EMPTY, "float32")
+        state = self.stepper.repeat(self.state, k)
+        index = ops.convert_to_tensor(0, "int32")
+        loop = (index, alive_seqs, alive_scores, alive_seqs, finished_scores)
+        _, alive_seqs, alive_scores, finished_seqs, finished_scores, _ = (
+            ops.while_loop(self.cond, self.body, loop + (state,))
+        )
+        found = finished_scores[:, 0] > _EMPTY
+        best = ops.where(found[:, None], finished_seqs[:, 0], alive_seqs[:, 0])
+        scores = ops.where(
+            found,
+            finished_scores[:, 0],
+            alive_scores[:, 0] / self.best_penalty,
+        )
+        tokens = decoding.continuations(
+            best, self.prompt_lengths, self.max_length
+        )
+        return tokens, scores
 
     def cond(
-        index, alive_seqs, alive_scores, finished_seqs, finished_scores, state
+        self,
+        index,
+        alive_seqs,
+        alive_scores,
+        finished_seqs,
+        finished_scores,
+        state,
     ):
-        # The best any live hypothesis can still reach.
-        reachable = alive_scores[:, 0] / best_penalty
+        """Whether a row is still open: its best finished score can be
+        beaten by the best any live hypothesis can still reach."""
+        reachable = alive_scores[:, 0] / self.best_penalty
         open_rows = ops.logical_and(
-            index + 1 < ends, finished_scores[:, 0] < reachable
+            index + 1 < self.ends, finished_scores[:, 0] < reachable
         )
-        return ops.logical_and(index < total - 1, ops.any(open_rows))
+        return ops.logical_and(index < self.total - 1, ops.any(open_rows))
 
     def body(
-        index, alive_seqs, alive_scores, finished_seqs, finished_scores, state
+        self,
+        index,
+        alive_seqs,
+        alive_scores,
+        finished_seqs,
+        finished_scores,
+        state,
     ):
+        """One step: extend, finish the hypotheses that end, keep the K
+        best live ones."""
+        log_probs, state = self.log_probs(index, alive_seqs, state)
+        top_scores, beams, new_tokens, seqs = self.extend(
+            index, alive_seqs, alive_scores, log_probs
+        )
+        target = index + 1
+        active = target < self.ends
+        ends_here = ops.logical_and(
+            new_tokens == self.eos_id,
+            ops.logical_not(decoding.column(self.fixed, target)[:, None]),
+        )
+        kept_seqs, kept_scores = self.finish(
+            target,
+            active,
+            ends_here,
+            top_scores,
+            seqs,
+            finished_seqs,
+            finished_scores,
+        )
+        live_seqs, live_scores, state = self.keep_alive(
+            ends_here, top_scores, beams, seqs, state
+        )
+        keep = active[:, None]
+        return (
+            index + 1,
+            ops.where(keep[:, :, None], live_seqs, alive_seqs),
+            ops.where(keep, live_scores, _EMPTY),
+            ops.where(keep[:, :, None], kept_seqs, finished_seqs),
+            ops.where(keep, kept_scores, finished_scores),
+            state,
+        )
+
+    def log_probs(self, index, alive_seqs, state):
+        """(B, K, V) log-probabilities of every next token: the model's,
+        restricted (``min_length``, ``no_repeat_ngram_size``), and 0 for
+        the given token at a prompt position."""
+        k, batch_size = self.k, self.batch_size
         tokens = ops.reshape(
             ops.slice(alive_seqs, (0, 0, index), (batch_size, k, 1)), (-1, 1)
         )
-        logits, state = stepper.step(tokens, state, index)
-        logits = decoding.suppress_special(logits, bos_id, pad_id)
+        logits, state = self.stepper.step(tokens, state, index)
+        logits = decoding.suppress_special(logits, self.bos_id, self.pad_id)
         vocab_size = logits.shape[-1]
         target = index + 1
         log_probs = ops.log_softmax(logits, axis=-1)
-        if min_length or no_repeat_ngram_size:
+        if self.min_length or self.no_repeat_ngram_size:
             log_probs = decoding.restrict(
                 log_probs,
-                ops.reshape(alive_seqs, (batch_size * k, total)),
+                ops.reshape(alive_seqs, (batch_size * k, self.total)),
                 index,
-                ops.repeat(target - prompt_lengths, k, axis=0),
-                min_length,
-                no_repeat_ngram_size,
-                eos_id,
+                ops.repeat(target - self.prompt_lengths, k, axis=0),
+                self.min_length,
+                self.no_repeat_ngram_size,
+                self.eos_id,
             )
         log_probs = ops.reshape(log_probs, (-1, k, vocab_size))
-        # Prompt positions: the given token, at no cost.
-        forced = decoding.column(fixed, target)
-        given = decoding.column(buffer, target)
+        forced = decoding.column(self.fixed, target)
+        given = decoding.column(self.buffer, target)
         forced_log_probs = ops.where(
             ops.one_hot(given, vocab_size, dtype="float32") > 0, 0.0, _EMPTY
         )
         log_probs = ops.where(
             forced[:, None, None], forced_log_probs[:, None, :], log_probs
         )
+        return log_probs, state
+
+    def extend(self, index, alive_seqs, alive_scores, log_probs):
+        """The 2K best extensions of the live hypotheses: their scores,
+        parent beams, new tokens and (B, 2K, total) sequences."""
+        vocab_size = log_probs.shape[-1]
         candidates = ops.reshape(
-            ops.expand_dims(alive_scores, 2) + log_probs, (-1, k * vocab_size)
+            ops.expand_dims(alive_scores, 2) + log_probs,
+            (-1, self.k * vocab_size),
         )
-        top_scores, top_indices = ops.top_k(candidates, 2 * k)
+        top_scores, top_indices = ops.top_k(candidates, 2 * self.k)
         top_indices = ops.cast(top_indices, "int32")
         beams = top_indices // vocab_size
         new_tokens = top_indices % vocab_size
         seqs = _gather_rows(alive_seqs, beams)
         seqs = ops.where(
-            positions[None, None, :] == target, new_tokens[:, :, None], seqs
+            self.positions[None, None, :] == index + 1,
+            new_tokens[:, :, None],
+            seqs,
         )
+        return top_scores, beams, new_tokens, seqs
 
-        active = target < ends
-        last = target == ends - 1
-        ends_here = ops.logical_and(
-            new_tokens == eos_id, ops.logical_not(forced[:, None])
-        )
+    def finish(
+        self, target, active, ends_here, top_scores, seqs, seqs_, scores_
+    ):
+        """The K best finished hypotheses (``seqs_``, ``scores_``) with
+        the extensions that end here (EOS, or the row's length limit)
+        and rank among the K best, scored with the length penalty."""
+        last = target == self.ends - 1
         finalize = ops.logical_or(ends_here, last[:, None])
-        finalize = ops.logical_and(finalize, in_top_k)
+        finalize = ops.logical_and(finalize, self.in_top_k)
         finalize = ops.logical_and(finalize, active[:, None])
         finalize = ops.logical_and(finalize, top_scores > _EMPTY)
-        generated = target + 1 - prompt_lengths
-        penalty = decoding.length_penalty(generated, length_penalty)
+        generated = target + 1 - self.prompt_lengths
+        penalty = decoding.length_penalty(generated, self.alpha)
         new_finished = ops.where(
             finalize, top_scores / penalty[:, None], _EMPTY
         )
-        all_scores = ops.concatenate([finished_scores, new_finished], axis=1)
-        all_seqs = ops.concatenate([finished_seqs, seqs], axis=1)
-        kept_scores, kept = ops.top_k(all_scores, k)
-        kept_seqs = _gather_rows(all_seqs, ops.cast(kept, "int32"))
+        all_scores = ops.concatenate([scores_, new_finished], axis=1)
+        all_seqs = ops.concatenate([seqs_, seqs], axis=1)
+        kept_scores, kept = ops.top_k(all_scores, self.k)
+        return _gather_rows(all_seqs, ops.cast(kept, "int32")), kept_scores
 
+    def keep_alive(self, ends_here, top_scores, beams, seqs, state):
+        """The K best extensions that did not end, and the cache reordered
+        to their parents."""
         live = ops.where(ends_here, _EMPTY, top_scores)
-        live_scores, live_indices = ops.top_k(live, k)
+        live_scores, live_indices = ops.top_k(live, self.k)
         live_indices = ops.cast(live_indices, "int32")
         live_seqs = _gather_rows(seqs, live_indices)
         parents = ops.take_along_axis(beams, live_indices, axis=1)
-        offsets = ops.expand_dims(ops.arange(batch_size, dtype="int32") * k, 1)
-        state = stepper.reorder(state, ops.reshape(parents + offsets, (-1,)))
-
-        keep = active[:, None]
-        finished_scores = ops.where(keep, kept_scores, finished_scores)
-        finished_seqs = ops.where(keep[:, :, None], kept_seqs, finished_seqs)
-        alive_scores = ops.where(keep, live_scores, _EMPTY)
-        alive_seqs = ops.where(keep[:, :, None], live_seqs, alive_seqs)
-        return (
-            index + 1,
-            alive_seqs,
-            alive_scores,
-            finished_seqs,
-            finished_scores,
-            state,
+        offsets = ops.arange(self.batch_size, dtype="int32") * self.k
+        state = self.stepper.reorder(
+            state, ops.reshape(parents + ops.expand_dims(offsets, 1), (-1,))
         )
-
-    index = ops.convert_to_tensor(0, "int32")
-    _, alive_seqs, alive_scores, finished_seqs, finished_scores, _ = (
-        ops.while_loop(
-            cond,
-            body,
-            (
-                index,
-                alive_seqs,
-                alive_scores,
-                finished_seqs,
-                finished_scores,
-                state,
-            ),
-        )
-    )
-    found = finished_scores[:, 0] > _EMPTY
-    best = ops.where(found[:, None], finished_seqs[:, 0], alive_seqs[:, 0])
-    scores = ops.where(
-        found,
-        finished_scores[:, 0],
-        alive_scores[:, 0] / best_penalty,
-    )
-    return decoding.continuations(best, prompt_lengths, max_length), scores
+        return live_seqs, live_scores, state

@@ -378,6 +378,27 @@ class Predictor(tf.Module):
         """One line of text for ``row`` (an element of ``predict``)."""
         raise NotImplementedError
 
+    def output_lines(self, inputs, batch_size=64, scores=False):
+        """One line per input (``format``), as ``predict`` writes them.
+
+        Args:
+            inputs: parsed inputs (``parse_line``); None for an input that
+                could not be read, which gets an empty line.
+            batch_size: inputs per call of the graph.
+            scores: each line starts with the output's score and a tab,
+                where the predictor gives one.
+        """
+        valid = [value for value in inputs if value is not None]
+        rows = iter(self.predict(valid, batch_size=batch_size))
+        lines = []
+        for value in inputs:
+            row = None if value is None else next(rows)
+            line = "" if row is None else self.format(row)
+            if row is not None and scores and "score" in row:
+                line = f"{row['score']:.4f}\t{line}"
+            lines.append(line)
+        return lines
+
 
 __all__ = [
     "SERVE_BATCH_SIZE",

@@ -149,6 +149,62 @@ class TransformerDecoderLayer(TransformerBlock):
         # `mask`, `inputs_mask` and `encoder_outputs_mask` are filled in by
         # Keras from implicit masks.
         cross_cache = None if cache is None else cache.get("cross_attention")
+        self._check_inputs(
+            encoder_outputs, cross_cache, cache, cache_update_index
+        )
+        padding_mask = masking.check_padding_mask(
+            masking.first_given(padding_mask, mask, inputs_mask),
+            "padding_mask",
+            inputs.shape[:2],
+        )
+        step = _Step(cache, return_attention_scores, training)
+        x, scores = self._residual(
+            inputs,
+            self.self_attention_norm,
+            self.self_attention_dropout,
+            lambda x: step.attend(
+                self.self_attention,
+                "self_attention",
+                x,
+                x,
+                query_mask=padding_mask,
+                value_mask=None if cache is not None else padding_mask,
+                attention_mask=attention_mask,
+                use_causal_mask=use_causal_mask,
+                cache_update_index=cache_update_index,
+            ),
+            training,
+        )
+        step.scores["self_attention"] = scores
+        if self.has_cross_attention:
+            x, step.scores["cross_attention"] = self._residual(
+                x,
+                self.cross_attention_norm,
+                self.cross_attention_dropout,
+                lambda y: step.attend(
+                    self.cross_attention,
+                    "cross_attention",
+                    y,
+                    encoder_outputs,
+                    query_mask=padding_mask,
+                    value_mask=masking.first_given(
+                        encoder_padding_mask, encoder_outputs_mask
+                    ),
+                ),
+                training,
+            )
+        x, _ = self._residual(
+            x,
+            self.feed_forward_norm,
+            self.feed_forward_dropout,
+            lambda y: (self.feed_forward(y, training=training), None),
+            training,
+        )
+        return step.results(x)
+
+    def _check_inputs(self, encoder_outputs, cross_cache, cache, index):
+        """Refuses cross-attention inputs that do not fit the layer, and a
+        cache without its position."""
         if self.has_cross_attention:
             if encoder_outputs is None and cross_cache is None:
                 raise ValueError(
@@ -162,92 +218,59 @@ class TransformerDecoderLayer(TransformerBlock):
                 "(decoder-only) but received `encoder_outputs`. Build a new "
                 "layer by calling it with `encoder_outputs` first."
             )
-        padding_mask = masking.check_padding_mask(
-            masking.first_given(padding_mask, mask, inputs_mask),
-            "padding_mask",
-            inputs.shape[:2],
-        )
-        self_cache = None if cache is None else cache["self_attention"]
-        weights = {} if cache is None else cache.get("weights", {})
-        new_cache = {"weights": weights} if weights else {}
-        scores = {}
-
-        def unpack(results, name, cached):
-            """(outputs, scores or None); keeps the updated cache."""
-            # The weights are computed only when asked for, so that the
-            # attention may run fused (see MultiHeadAttention).
-            if not isinstance(results, tuple):
-                results = (results,)
-            if cached:
-                new_cache[name] = results[-1]
-            scores = results[1] if return_attention_scores else None
-            return results[0], scores
-
-        def self_attend(x):
-            if cache is not None and cache_update_index is None:
-                raise ValueError(
-                    "`cache_update_index` is required with a `cache`: the "
-                    "position of the first of the new inputs."
-                )
-            results = self.self_attention(
-                x,
-                x,
-                query_mask=padding_mask,
-                value_mask=None if cache is not None else padding_mask,
-                attention_mask=attention_mask,
-                use_causal_mask=use_causal_mask,
-                return_attention_scores=return_attention_scores,
-                training=training,
-                cache=self_cache,
-                cache_update_index=cache_update_index,
-                decoding_weights=weights.get("self_attention"),
-            )
-            return unpack(results, "self_attention", self_cache is not None)
-
-        x, scores["self_attention"] = self._residual(
-            inputs,
-            self.self_attention_norm,
-            self.self_attention_dropout,
-            self_attend,
-            training,
-        )
-        if self.has_cross_attention:
-            source_mask = masking.first_given(
-                encoder_padding_mask, encoder_outputs_mask
+        if cache is not None and index is None:
+            raise ValueError(
+                "`cache_update_index` is required with a `cache`: the "
+                "position of the first of the new inputs."
             )
 
-            def cross_attend(y):
-                results = self.cross_attention(
-                    y,
-                    encoder_outputs,
-                    query_mask=padding_mask,
-                    value_mask=source_mask,
-                    return_attention_scores=return_attention_scores,
-                    training=training,
-                    cache=cross_cache,
-                    decoding_weights=weights.get("cross_attention"),
-                )
-                return unpack(
-                    results, "cross_attention", cross_cache is not None
-                )
 
-            x, scores["cross_attention"] = self._residual(
-                x,
-                self.cross_attention_norm,
-                self.cross_attention_dropout,
-                cross_attend,
-                training,
-            )
-        x, _ = self._residual(
-            x,
-            self.feed_forward_norm,
-            self.feed_forward_dropout,
-            lambda y: (self.feed_forward(y, training=training), None),
-            training,
+class _Step:
+    """One call of a ``TransformerDecoderLayer``: the cache it reads, the
+    cache and attention scores it returns.
+
+    Args:
+        cache: the layer's cache (``init_cache``), or None.
+        return_attention_scores: whether the call returns the scores.
+        training: the call's ``training``.
+    """
+
+    def __init__(self, cache, return_attention_scores, training):
+        self.cache = cache
+        self.weights = {} if cache is None else cache.get("weights", {})
+        self.new_cache = {"weights": self.weights} if self.weights else {}
+        self.return_attention_scores = return_attention_scores
+        self.training = training
+        self.scores = {}
+
+    def attend(self, attention, name, query, value, **kwargs):
+        """``(outputs, scores or None)`` of ``attention``; keeps its
+        updated cache."""
+        cached = None if self.cache is None else self.cache.get(name)
+        results = attention(
+            query,
+            value,
+            return_attention_scores=self.return_attention_scores,
+            training=self.training,
+            cache=cached,
+            decoding_weights=self.weights.get(name),
+            **kwargs,
         )
-        results = (x,)
-        if return_attention_scores:
-            results += (scores,)
-        if cache is not None:
-            results += (new_cache,)
+        # The scores are computed only when asked for, so that the
+        # attention may run fused (see MultiHeadAttention).
+        if not isinstance(results, tuple):
+            results = (results,)
+        if cached is not None:
+            self.new_cache[name] = results[-1]
+        scores = results[1] if self.return_attention_scores else None
+        return results[0], scores
+
+    def results(self, outputs):
+        """The layer's return value: ``outputs``, then the scores and the
+        new cache when asked for."""
+        results = (outputs,)
+        if self.return_attention_scores:
+            results += (self.scores,)
+        if self.cache is not None:
+            results += (self.new_cache,)
         return results[0] if len(results) == 1 else results

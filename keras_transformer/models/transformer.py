@@ -74,18 +74,7 @@ class Transformer(TransformerModel):
         target_tokens = keras.Input(
             (None,), dtype="int32", name="target_tokens"
         )
-        if config.shared_vocabulary and config.tie_embeddings:
-            source_embedding = token_embedding(
-                config, config.vocab_size, "embedding"
-            )
-            target_embedding = source_embedding
-        else:
-            source_embedding = token_embedding(
-                config, config.vocab_size, "source_embedding"
-            )
-            target_embedding = token_embedding(
-                config, config.output_vocab_size, "target_embedding"
-            )
+        source_embedding, target_embedding = _embeddings(config)
         encoder = TransformerEncoder(
             config.num_layers, name="encoder", **stack_kwargs(config)
         )
@@ -129,6 +118,18 @@ class Transformer(TransformerModel):
         self.output_projection = projection
         self.output_bias = bias
         self.pointer_generator = pointer
+
+
+def _embeddings(config):
+    """The source and target token embeddings: one layer, ``embedding``,
+    for a shared vocabulary with tied embeddings, else two."""
+    if config.shared_vocabulary and config.tie_embeddings:
+        embedding = token_embedding(config, config.vocab_size, "embedding")
+        return embedding, embedding
+    return (
+        token_embedding(config, config.vocab_size, "source_embedding"),
+        token_embedding(config, config.output_vocab_size, "target_embedding"),
+    )
 
 
 def build_transformer(config: TransformerConfig, name="transformer"):

@@ -243,29 +243,8 @@ class BytePairTokenizer(Tokenizer):
         self._ours = tf.constant([ours[g] for g in range(size)], tf.int32)
         self._byte_ids = tf.constant([vocabulary[s] for s in symbols], tf.int32)
 
-        # Merge (a, b) -> rank and merged id, found with searchsorted on
-        # the sorted keys a * size + b. A pair listed twice keeps its last
-        # rank, as tokenizers' BPE does; a last key above all others
-        # ends the search.
-        rules = {}
-        for rank, (left, right) in enumerate(self.merges):
-            for part in (left, right, left + right):
-                if part not in vocabulary:
-                    raise ValueError(
-                        f"The merge {left!r} {right!r} needs the piece "
-                        f"{part!r}, which is not in the vocabulary."
-                    )
-            key = vocabulary[left] * size + vocabulary[right]
-            rules[key] = (rank, vocabulary[left + right])
-        keys = sorted(rules)
-        self._merge_keys = tf.constant(
-            keys + [np.iinfo(np.int64).max], tf.int64
-        )
-        self._merge_ranks = tf.constant(
-            [rules[k][0] for k in keys] + [_NO_MERGE], tf.int32
-        )
-        self._merge_results = tf.constant(
-            [rules[k][1] for k in keys] + [0], tf.int32
+        self._merge_keys, self._merge_ranks, self._merge_results = (
+            self._merge_table(vocabulary)
         )
 
         # Per id of this package: its piece (id_to_piece), its bytes
@@ -282,6 +261,33 @@ class BytePairTokenizer(Tokenizer):
         lengths[EOS_ID] = len(END_OF_TEXT.encode("utf-8"))
         self._byte_lengths = tf.constant(lengths, tf.int64)
         self._whitespace = tf.constant(_WHITESPACE, tf.int32)
+
+    def _merge_table(self, vocabulary):
+        """The merges as three sorted constants: keys ``a * size + b`` of
+        the pairs (a last key above all others ends a search), their
+        ranks and their merged ids. A pair listed twice keeps its last
+        rank, as tokenizers' BPE does.
+
+        Raises:
+            ValueError: a merge needs a piece the vocabulary lacks.
+        """
+        size = len(vocabulary)
+        rules = {}
+        for rank, (left, right) in enumerate(self.merges):
+            for part in (left, right, left + right):
+                if part not in vocabulary:
+                    raise ValueError(
+                        f"The merge {left!r} {right!r} needs the piece "
+                        f"{part!r}, which is not in the vocabulary."
+                    )
+            key = vocabulary[left] * size + vocabulary[right]
+            rules[key] = (rank, vocabulary[left + right])
+        keys = sorted(rules)
+        return (
+            tf.constant(keys + [np.iinfo(np.int64).max], tf.int64),
+            tf.constant([rules[k][0] for k in keys] + [_NO_MERGE], tf.int32),
+            tf.constant([rules[k][1] for k in keys] + [0], tf.int32),
+        )
 
     @property
     def vocab_size(self):

@@ -182,6 +182,42 @@ def _check_arguments(
             f"`model_type` must be one of {list(MODEL_TYPES)}. Received: "
             f"model_type={model_type!r}"
         )
+    symbols = _checked_symbols(user_defined_symbols)
+    minimum = len(SPECIAL_PIECES) + len(symbols) + 1
+    if not _is_int(vocab_size) or vocab_size < minimum:
+        raise ValueError(
+            f"`vocab_size` must be an int >= {minimum} (4 special ids, "
+            f"{len(symbols)} user-defined symbols and at least one piece). "
+            f"Received: vocab_size={vocab_size!r}"
+        )
+    if (
+        isinstance(character_coverage, bool)
+        or not isinstance(character_coverage, (int, float))
+        or not 0.0 < character_coverage <= 1.0
+    ):
+        raise ValueError(
+            "`character_coverage` must be a float in (0, 1]. Received: "
+            f"character_coverage={character_coverage!r}"
+        )
+    if not _is_int(max_sentences) or max_sentences <= 0:
+        raise ValueError(
+            "`max_sentences` must be a positive int. Received: "
+            f"max_sentences={max_sentences!r}"
+        )
+    if not _is_int(seed) or seed < 0:
+        raise ValueError(
+            f"`seed` must be a non-negative int. Received: seed={seed!r}"
+        )
+    return symbols
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _checked_symbols(user_defined_symbols):
+    """The user-defined symbols as a list, refused unless they are
+    distinct non-empty strings other than the special pieces."""
     if isinstance(user_defined_symbols, str):
         raise ValueError(
             "`user_defined_symbols` must be a list of strings, not one "
@@ -200,42 +236,6 @@ def _check_arguments(
             "`user_defined_symbols` must be distinct and must not repeat "
             f"the special pieces {list(SPECIAL_PIECES)}. Received: "
             f"{symbols!r}"
-        )
-    minimum = len(SPECIAL_PIECES) + len(symbols) + 1
-    if (
-        isinstance(vocab_size, bool)
-        or not isinstance(vocab_size, int)
-        or vocab_size < minimum
-    ):
-        raise ValueError(
-            f"`vocab_size` must be an int >= {minimum} (4 special ids, "
-            f"{len(symbols)} user-defined symbols and at least one piece). "
-            f"Received: vocab_size={vocab_size!r}"
-        )
-    if isinstance(character_coverage, bool) or not isinstance(
-        character_coverage, (int, float)
-    ):
-        raise ValueError(
-            "`character_coverage` must be a float in (0, 1]. Received: "
-            f"character_coverage={character_coverage!r}"
-        )
-    if not 0.0 < character_coverage <= 1.0:
-        raise ValueError(
-            "`character_coverage` must be a float in (0, 1]. Received: "
-            f"character_coverage={character_coverage!r}"
-        )
-    if (
-        isinstance(max_sentences, bool)
-        or not isinstance(max_sentences, int)
-        or max_sentences <= 0
-    ):
-        raise ValueError(
-            "`max_sentences` must be a positive int. Received: "
-            f"max_sentences={max_sentences!r}"
-        )
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(
-            f"`seed` must be a non-negative int. Received: seed={seed!r}"
         )
     return symbols
 

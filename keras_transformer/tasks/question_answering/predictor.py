@@ -64,6 +64,34 @@ class AnswerExtractor(Predictor):
         logits = tf.cast(
             self.model(window_features(self.model, windows)), tf.float32
         )
+        best, window_score, width = self._best_spans(logits, windows)
+        batch = tf.shape(question)[0]
+        per_example = tf.RaggedTensor.from_value_rowids(
+            window_score, windows["example"], nrows=batch
+        )
+        chosen = tf.argmax(
+            per_example.to_tensor(-float("inf")), axis=1, output_type=tf.int32
+        )
+        window = tf.cast(per_example.row_starts(), tf.int32) + chosen
+        score = tf.gather(window_score, window)
+        found = score > -float("inf")
+        cell = tf.gather(best, window)
+        shift = tf.gather(windows["first"] - windows["offset"], window)
+        answer, begin, end = self._answer_text(
+            context, windows, found, cell // width + shift, cell % width + shift
+        )
+        return {
+            "answer": answer,
+            "score": tf.where(found, tf.exp(score), 0.0),
+            "start": tf.cast(byte_to_char(context, begin), tf.int32),
+            "end": tf.cast(byte_to_char(context, end), tf.int32),
+        }
+
+    def _best_spans(self, logits, windows):
+        """The best span of every window: ``(cell, score, T)``, the (W,)
+        index ``start * T + end`` of the span inside the context with at
+        most ``max_answer_length`` tokens, its (W,) log-probability (-inf
+        for none), and the window width T."""
         log_probs = tf.nn.log_softmax(logits, axis=1)  # (W, T, 2)
         width = tf.shape(log_probs)[1]
         positions = tf.range(width)[None, :]
@@ -83,28 +111,19 @@ class AnswerExtractor(Predictor):
         scores = tf.where(allowed, scores, -float("inf"))
         flat = tf.reshape(scores, [tf.shape(scores)[0], -1])
         best = tf.argmax(flat, axis=1, output_type=tf.int32)  # (W,)
-        window_score = tf.reduce_max(flat, axis=1)
-        batch = tf.shape(question)[0]
-        per_example = tf.RaggedTensor.from_value_rowids(
-            window_score, windows["example"], nrows=batch
-        )
-        chosen = tf.argmax(
-            per_example.to_tensor(-float("inf")), axis=1, output_type=tf.int32
-        )
-        window = tf.cast(per_example.row_starts(), tf.int32) + chosen
-        score = tf.gather(window_score, window)
-        found = score > -float("inf")
-        cell = tf.gather(best, window)
-        shift = tf.gather(windows["first"] - windows["offset"], window)
-        first_token = cell // width + shift
-        last_token = cell % width + shift
-        # Byte span of the tokens; an example without a span reads token 0
-        # of an empty context row, hence the guard.
+        return best, tf.reduce_max(flat, axis=1), width
+
+    def _answer_text(self, context, windows, found, first_token, last_token):
+        """``(answer, begin, end)``: the text of the context tokens
+        ``first_token`` to ``last_token`` of each example, without outer
+        spaces, and its byte offsets (empty where nothing was ``found``)."""
+        # An example without a span reads token 0 of an empty context row,
+        # hence the guard.
         safe_first = tf.where(found, first_token, 0)
         safe_last = tf.where(found, last_token, 0)
         starts_bytes = windows["starts"].to_tensor(0)
         ends_bytes = windows["ends"].to_tensor(0)
-        index = tf.range(batch)
+        index = tf.range(tf.shape(context)[0])
         begin = tf.gather_nd(starts_bytes, tf.stack([index, safe_first], 1))
         end = tf.gather_nd(ends_bytes, tf.stack([index, safe_last], 1))
         begin = tf.where(found, begin, 0)
@@ -117,12 +136,7 @@ class AnswerExtractor(Predictor):
         )
         answer = tf.strings.regex_replace(stripped, r"\s+$", "")
         end = begin + tf.cast(tf.strings.length(answer), tf.int64)
-        return {
-            "answer": answer,
-            "score": tf.where(found, tf.exp(score), 0.0),
-            "start": tf.cast(byte_to_char(context, begin), tf.int32),
-            "end": tf.cast(byte_to_char(context, end), tf.int32),
-        }
+        return answer, begin, end
 
     def check(self, examples):
         """Refuses an empty context or a question that leaves no room for
