@@ -286,7 +286,7 @@ def _add_export(commands, decoding):
         "--quantize",
         choices=("int8",),
         help="serve int8 weights (per-channel scales): a smaller file; see "
-        "the README's table for the quality and speed measured",
+        "docs/export-serving.md for the quality and speed measured",
     )
     export.add_argument(
         "--serve-batch-size",

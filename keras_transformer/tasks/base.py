@@ -6,9 +6,10 @@ object twice for one-sided tasks) and, for classification, ``label_names``.
 Training (``keras_transformer/train.py``), evaluation, export and the command
 line only call the methods below; they never test a task's name.
 
-To add an application: subclass ``Task``, implement the methods marked
-*required*, and ``register_task("name", YourTask)`` (or add it to
-``tasks/registry.py``). The README's "Tasks" section has a walk-through.
+To add an application: a package ``tasks/<name>/`` whose ``task.py``
+subclasses ``Task`` and implements the methods marked *required*, and one
+line of ``tasks/registry.py`` (or ``register_task("name", YourTask)`` for
+a task of your own package). docs/new-task.md walks through one.
 """
 
 import time
