@@ -15,11 +15,11 @@ SavedModel and calls ``serving_default``:
 It also reports the import, load and first-call times of that process.
 
     python bench/export_latency.py --workdir runs/multi30k \\
-        --sentences ../shared/data/multi30k/raw/test_2016_flickr.en.gz
+        --sentences $DATA_DIR/multi30k/raw/test_2016_flickr.en.gz
     python bench/export_latency.py --workdir runs/multi30k --decode greedy \\
-        --sentences ../shared/data/multi30k/raw/test_2016_flickr.en.gz
+        --sentences $DATA_DIR/multi30k/raw/test_2016_flickr.en.gz
     python bench/export_latency.py --workdir runs/multi30k --jit-compile \\
-        --sentences ../shared/data/multi30k/raw/test_2016_flickr.en.gz
+        --sentences $DATA_DIR/multi30k/raw/test_2016_flickr.en.gz
 """
 
 import argparse

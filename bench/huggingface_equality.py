@@ -78,8 +78,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("checkpoint", help="a Hugging Face directory")
     parser.add_argument("--reference-python", default=sys.executable)
-    parser.add_argument("--data", default="../shared/data")
+    parser.add_argument(
+        "--data",
+        default=os.environ.get("DATA_DIR"),
+        help="the data directory (default: $DATA_DIR; docs/data.md)",
+    )
     args = parser.parse_args()
+    if args.data is None:
+        parser.error("name the data directory: --data DIR, or set DATA_DIR")
 
     from keras_transformer.checkpoints import load_huggingface
 

@@ -3,7 +3,7 @@ command line against the keras-io KerasHub example
 (``bench/kerashub_example.py``), on the example's own data.
 
 Both systems see the same pairs: Tatoeba en->es
-(``../shared/data/tatoeba-spa-eng``) shuffled and cut 70/15/15 as the
+(``$DATA_DIR/tatoeba-spa-eng``) shuffled and cut 70/15/15 as the
 example cuts them (``kerashub_example.py split``). Each runs pinned to one
 core (``taskset``); its CPU time is that of its process (user + system,
 all threads). For every budget (10, 30 and 60 CPU-minutes by default):
@@ -23,7 +23,7 @@ punctuation. Decoding CPU-seconds are those of the translating process.
 
 Usage::
 
-    python bench/race.py --pairs ../shared/data/tatoeba-spa-eng/spa.txt.gz \\
+    python bench/race.py --pairs $DATA_DIR/tatoeba-spa-eng/spa.txt.gz \\
         --out runs/race --budgets 10,30,60
 
 Each step's outputs are kept in ``--out`` and reused when the command is

@@ -2,8 +2,8 @@
 
     python bench/run_all.py    # ~50 min on a 2-core CPU
 
-The training benchmark on real data runs when the offline multi30k copy is
-at ../shared/data/multi30k (next to this repository).
+The training benchmark on real data runs when the Multi30k copy is at
+$DATA_DIR/multi30k (docs/data.md lists the data directory's layout).
 """
 
 import os
@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MULTI30K = os.path.join(HERE, "..", "..", "shared", "data", "multi30k")
+MULTI30K = os.path.join(os.environ.get("DATA_DIR", "data"), "multi30k")
 BENCHMARKS = [
     ["decoding.py"],
     ["attention.py"],

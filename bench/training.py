@@ -68,7 +68,7 @@ Commands (the defaults are the measurement; times for a quiet 2-core CPU):
     python bench/training.py            # A/B/C: TF XLA on + off, then JAX
                                         # (one process per backend; ~15 min)
     python bench/training.py --sizes    # (~10 min)
-    python bench/training.py --data ../shared/data/multi30k   # (~12 min)
+    python bench/training.py --data $DATA_DIR/multi30k   # (~12 min)
     python bench/training.py --backend tensorflow --xla off --models A,B
 
 An NVIDIA GPU machine with JAX and no TensorFlow: install JAX and the keras
@@ -203,7 +203,7 @@ def _arguments(argv=None):
     )
     parser.add_argument(
         "--data",
-        help="a multi30k folder (e.g. ../shared/data/multi30k): bucketed "
+        help="a multi30k folder (e.g. $DATA_DIR/multi30k): bucketed "
         "batches by tokens against padded fixed-size batches",
     )
     parser.add_argument(

@@ -25,7 +25,7 @@ RANKS = [
     ("run_files",),  # the run directory's files
     ("training",),  # losses, schedules, callbacks, checkpoints of a run
     ("tasks",),
-    ("experiment",),  # the YAML schema; validates task names
+    ("experiment", "settings_reference"),  # the YAML schema; its reference
     ("run",),  # loads a run: experiment, task, model
     ("train", "import_checkpoint"),  # the entry points that write runs
     ("export",),

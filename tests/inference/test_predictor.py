@@ -8,17 +8,16 @@ import tensorflow as tf
 
 from keras_transformer import backend
 from keras_transformer.data.tokenizers import ByteTokenizer
-from keras_transformer.inference import (
-    AnswerExtractor,
-    DecodingConfig,
-    LabelPredictor,
-    MaskFiller,
-    Summarizer,
-    TextGenerator,
-    Translator,
-)
+from keras_transformer.inference import DecodingConfig, Translator
 from keras_transformer.inference.predictor import unescape
 from keras_transformer.run import load_finished
+from keras_transformer.tasks.classification.predictor import LabelPredictor
+from keras_transformer.tasks.language_modeling.predictor import TextGenerator
+from keras_transformer.tasks.masked_lm.predictor import MaskFiller
+from keras_transformer.tasks.question_answering.predictor import (
+    AnswerExtractor,
+)
+from keras_transformer.tasks.summarization.predictor import Summarizer
 
 CHUNK = 2
 
