@@ -518,6 +518,7 @@ def _parse_inputs(predictor, texts, what):
 def _predict(args):
     from keras_transformer.run import load_finished, read_experiment
 
+    _check_attention(args)
     experiment = read_experiment(args.workdir)
     _check_predict(args, experiment)
     task, model = load_finished(args.workdir, compile=False)
@@ -564,11 +565,9 @@ def _predict(args):
     return 1 if problems else 0
 
 
-def _check_predict(args, experiment):
-    """Refuses ``predict`` arguments that cannot work, before the model
-    loads: ``--attention`` without matplotlib, an alias for another
-    task's runs, an ``--output`` that cannot be written."""
-    from keras_transformer.errors import ConfigError, RunError
+def _check_attention(args):
+    """Refuses ``--attention`` without matplotlib, before anything loads."""
+    from keras_transformer.errors import ConfigError
 
     if args.attention:
         try:
@@ -578,6 +577,14 @@ def _check_predict(args, experiment):
                 "--attention draws with matplotlib, which is not installed: "
                 "pip install matplotlib (or the package's [notebooks] extra)."
             ) from None
+
+
+def _check_predict(args, experiment):
+    """Refuses ``predict`` arguments that cannot work, before the model
+    loads: an alias for another task's runs, an ``--output`` that cannot
+    be written."""
+    from keras_transformer.errors import RunError
+
     if not _answers_to(args.command, experiment):
         raise RunError(
             f"{args.workdir} holds a {experiment.task} run, which has no "
