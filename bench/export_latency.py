@@ -105,7 +105,7 @@ def _arguments(argv=None):
 
 
 def _read_sentences(path, count):
-    from keras_transformer.data.sources import read_text
+    from keras_transformer.data.readers import read_text
 
     lines = read_text(path).split("\n")
     sentences = [line.strip() for line in lines if line.strip()]

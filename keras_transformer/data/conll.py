@@ -22,7 +22,7 @@ set such as ``conll2003``.
 
 import warnings
 
-from keras_transformer.data.sources import _read_file, _split_lines
+from keras_transformer.data.readers import read_file, split_lines
 
 PREFIXES = ("B", "I", "E", "S")
 DOCSTART = "-DOCSTART-"
@@ -105,7 +105,7 @@ def read_conll(path):
     >>> sentences[0][0][:3], sentences[0][1][:3]  # doctest: +SKIP
     (['@paulwalk', 'It', "'s"], ['O', 'O', 'O'])
     """
-    path, text = _read_file(path)
+    path, text = read_file(path)
     sentences, repairs, first_repair = [], 0, None
     for sentence in _sentences(path, text):
         numbers, words, tags = (list(column) for column in zip(*sentence))
@@ -136,7 +136,7 @@ def _sentences(path, text):
     """The sentences of a CoNLL file's ``text``, each a list of ``(line
     number, word, tag)``; every word line is checked (``_check_line``)."""
     sentence, columns = [], None
-    for number, line in enumerate(_split_lines(text), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         cells = line.split()
         if not cells or cells[0] == DOCSTART:
             if sentence:
@@ -202,12 +202,12 @@ def tfds_tagged_words(
     """
     import tensorflow as tf
 
-    from keras_transformer.data import sources
+    from keras_transformer.data import tfds_sources
 
-    tfds = sources._tfds()
-    builder = sources._builder(name, data_dir)
-    sources.check_feature(name, builder, "text_key", words_key)
-    sources.check_feature(name, builder, "label_key", tags_key)
+    tfds = tfds_sources.tfds_module()
+    builder = tfds_sources.dataset_builder(name, data_dir)
+    tfds_sources.check_feature(name, builder, "text_key", words_key)
+    tfds_sources.check_feature(name, builder, "label_key", tags_key)
     feature = builder.info.features[tags_key]
     labels = getattr(feature, "feature", None)
     if not isinstance(labels, tfds.features.ClassLabel):
@@ -215,7 +215,7 @@ def tfds_tagged_words(
             f"label_key={tags_key!r} of {name!r} is not a sequence of class "
             "labels. Pass the feature of the tags (e.g. 'ner')."
         )
-    dataset = sources._load_split(builder, name, split).map(
+    dataset = tfds_sources.load_split(builder, name, split).map(
         lambda example: (
             example[words_key],
             tf.cast(example[tags_key], tf.int64),

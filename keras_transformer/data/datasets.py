@@ -13,7 +13,7 @@ from typing import Dict, List, Optional
 
 import tensorflow as tf
 
-from keras_transformer.data import builtin_tasks, sources
+from keras_transformer.data import builtin_tasks, readers, splitting
 from keras_transformer.errors import (
     ConfigError,
     DataError,
@@ -98,7 +98,7 @@ def _read_file_examples(config, split, reader=None):
 
 def _read_split_files(config, split):
     if config.format == "tsv":
-        return sources.read_tsv_pairs(
+        return readers.read_tsv_pairs(
             _path_for(config, split),
             config.source_column,
             config.target_column,
@@ -109,13 +109,13 @@ def _read_split_files(config, split):
                 "data.format 'parallel' needs data.source_language and "
                 "data.target_language (the {lang} parts of data.path)."
             )
-        return sources.read_parallel_files(
+        return readers.read_parallel_files(
             _path_for(config, split, config.source_language),
             _path_for(config, split, config.target_language),
         )
     if config.format == "labelled":
         auto = "auto"
-        return sources.read_labelled(
+        return readers.read_labelled(
             _path_for(config, split),
             text_column=auto
             if config.text_column is None
@@ -128,7 +128,7 @@ def _read_split_files(config, split):
         from keras_transformer.data.conll import read_conll
 
         return read_conll(_path_for(config, split))
-    return sources.read_text(_path_for(config, split))
+    return readers.read_text(_path_for(config, split))
 
 
 def nonempty_pairs(pairs, where, sides, skip_empty=False, log=print):
@@ -182,7 +182,7 @@ def _check_split_sizes(examples, splits, config, log=print):
         if got <= wanted + max(5, wanted // 2):
             continue
         key, count = collections.Counter(
-            sources.group_key(example) for example in splits[split]
+            splitting.group_key(example) for example in splits[split]
         ).most_common(1)[0]
         log(
             f"WARNING: the {split} split has {got:,} examples where "
@@ -226,10 +226,10 @@ def file_splits(config, reader=None, clean=None):
         return {split: read(split) for split in SPLITS}
     examples = read("train")
     if isinstance(examples, str):
-        return sources.split_text(
+        return splitting.split_text(
             examples, config.validation_fraction, config.test_fraction
         )
-    splits = sources.split_examples(
+    splits = splitting.split_examples(
         examples,
         config.validation_fraction,
         config.test_fraction,

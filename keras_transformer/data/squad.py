@@ -16,7 +16,7 @@ import json
 import random
 from typing import List, Tuple
 
-from keras_transformer.data import sources
+from keras_transformer.data import readers, splitting, tfds_sources
 from keras_transformer.errors import DataError
 
 
@@ -135,7 +135,7 @@ def read_squad(path):
     [('Denver Broncos', 177), ...]
     """
     try:
-        path, text = sources._read_file(path)
+        path, text = readers.read_file(path)
     except ValueError as err:
         raise DataError(str(err)) from None
     try:
@@ -165,7 +165,7 @@ def split_articles(
 
     >>> parts = split_articles(read_squad("dev-v1.1.json.gz"), 0.0, 1 / 6)
     """
-    sources._check_fractions(validation_fraction, test_fraction)
+    splitting.check_fractions(validation_fraction, test_fraction)
     order = list(range(len(articles)))
     random.Random(seed).shuffle(order)
 
@@ -286,8 +286,8 @@ def tfds_squad(name, split, data_dir=None):
     """
     import tensorflow as tf
 
-    builder = sources._builder(name, data_dir)
-    features = sources._feature_names(builder)
+    builder = tfds_sources.dataset_builder(name, data_dir)
+    features = tfds_sources.feature_names(builder)
     missing = [
         key
         for key in ("id", "question", "context", "answers")
@@ -299,7 +299,7 @@ def tfds_squad(name, split, data_dir=None):
             f"{sorted(features)}); question answering needs SQuAD's id, "
             "question, context and answers {text, answer_start}."
         )
-    dataset = sources._load_split(builder, name, split)
+    dataset = tfds_sources.load_split(builder, name, split)
 
     def convert(example):
         return {

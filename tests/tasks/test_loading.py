@@ -173,7 +173,7 @@ def test_a_split_that_one_repeated_source_swells_is_named(tmp_path, capsys):
 
 
 def _repeats_land_in_a_small_split(seed):
-    from keras_transformer.data.sources import split_examples
+    from keras_transformer.data.splitting import split_examples
 
     pairs = [("Thank you.", str(i)) for i in range(200)]
     pairs += [(f"source {i}", str(i)) for i in range(200)]

@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from keras_transformer.data import datasets, pipeline, sources
+from keras_transformer.data import datasets, pipeline, tfds_sources
 from keras_transformer.errors import DataError
 from keras_transformer.models import Classifier
 from keras_transformer.tasks.base import Task
@@ -55,7 +55,7 @@ class ClassificationTask(Task):
             names = []
 
             def load(split):
-                data, labels = sources.tfds_classification(
+                data, labels = tfds_sources.tfds_classification(
                     config.name,
                     split,
                     text_key=config.text_key,

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from keras_transformer.data import datasets, pipeline, sources
+from keras_transformer.data import datasets, pipeline, tfds_sources
 from keras_transformer.errors import ConfigError
 from keras_transformer.models import LanguageModel
 from keras_transformer.tasks.base import Task
@@ -31,7 +31,7 @@ class LanguageModelingTask(Task):
         if config.source == "tfds":
             return datasets.Splits(
                 {
-                    split: sources.tfds_text(
+                    split: tfds_sources.tfds_text(
                         config.name,
                         config.split_names.get(split, split),
                         text_key=config.text_key or "text",

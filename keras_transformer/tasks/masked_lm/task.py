@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from keras_transformer.data import datasets, pipeline, sources
+from keras_transformer.data import datasets, pipeline, tfds_sources
 from keras_transformer.errors import RunError
 from keras_transformer.models import MaskedLanguageModel
 from keras_transformer.special_tokens import MASK_PIECE
@@ -49,7 +49,7 @@ class MaskedLanguageModelingTask(Task):
             return datasets.Splits(
                 datasets.tfds_splits(
                     config,
-                    lambda split: sources.tfds_texts(
+                    lambda split: tfds_sources.tfds_texts(
                         config.name,
                         split,
                         text_key=config.text_key or "text",

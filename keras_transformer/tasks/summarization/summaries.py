@@ -6,7 +6,7 @@ Files (plain or ``.gz``):
   ``[{"id": ..., "dialogue": ..., "summary": ...}, ...]``, or JSON Lines
   (one object per line); the keys are ``task_settings.document_key`` and
   ``task_settings.summary_key``.
-* ``tsv``: ``document<TAB>summary`` lines (``sources.read_tsv_pairs``).
+* ``tsv``: ``document<TAB>summary`` lines (``readers.read_tsv_pairs``).
 
 Line breaks separate a document's utterances (one per line in SAMSum).
 SentencePiece would read them as spaces, so the model sees each one as the
@@ -19,7 +19,7 @@ mark its utterances with ``" | "`` itself.
 import json
 import re
 
-from keras_transformer.data import sources
+from keras_transformer.data import readers, tfds_sources
 from keras_transformer.errors import DataError
 
 #: What the model reads between two lines of a document.
@@ -130,7 +130,7 @@ def _json_pairs(path, text, document_key, summary_key, skip_empty):
 
 
 def _tsv_pairs(path, source_column, target_column, skip_empty):
-    pairs = sources.read_tsv_pairs(path, source_column, target_column)
+    pairs = readers.read_tsv_pairs(path, source_column, target_column)
     kept = []
     for index, (document, summary) in enumerate(pairs):
         if document.strip() and summary.strip():
@@ -138,7 +138,7 @@ def _tsv_pairs(path, source_column, target_column, skip_empty):
             continue
         if not skip_empty:
             # read_tsv_pairs skips blank lines: find the file line.
-            _, text = sources._read_file(path)
+            _, text = readers.read_file(path)
             numbers = [
                 number
                 for number, line in enumerate(text.split("\n"), start=1)
@@ -196,7 +196,7 @@ def read_summary_pairs(
                 path, source_column, target_column, skip_empty
             )
         else:
-            path, text = sources._read_file(path)
+            path, text = readers.read_file(path)
             pairs, skipped = _json_pairs(
                 path, text, document_key, summary_key, skip_empty
             )
@@ -231,14 +231,14 @@ def tfds_summaries(name, split, document_key, summary_key, data_dir=None):
         FileNotFoundError: the data is not prepared and cannot be
             downloaded.
     """
-    builder = sources._builder(name, data_dir)
-    sources.check_feature(
+    builder = tfds_sources.dataset_builder(name, data_dir)
+    tfds_sources.check_feature(
         name, builder, "document_key", document_key, "task_settings"
     )
-    sources.check_feature(
+    tfds_sources.check_feature(
         name, builder, "summary_key", summary_key, "task_settings"
     )
-    dataset = sources._load_split(builder, name, split)
+    dataset = tfds_sources.load_split(builder, name, split)
     return dataset.map(
         lambda example: (example[document_key], example[summary_key])
     )

@@ -2,7 +2,7 @@
 
 import time
 
-from keras_transformer.data import datasets, pipeline, sources
+from keras_transformer.data import datasets, pipeline, tfds_sources
 from keras_transformer.inference.translator import Translator
 from keras_transformer.models import Transformer
 from keras_transformer.tasks.base import Task
@@ -38,7 +38,7 @@ class TranslationTask(Task):
             return datasets.Splits(
                 datasets.tfds_splits(
                     config,
-                    lambda split: sources.tfds_translation(
+                    lambda split: tfds_sources.tfds_translation(
                         config.name,
                         split,
                         config.source_language,

@@ -218,7 +218,7 @@ def test_a_wrong_format_or_source_is_a_config_error(tmp_path):
 )
 def test_tfds_pairs_come_from_the_configured_features(name, document_key):
     from keras_transformer.tasks import get_task
-    from tests.data.test_sources import raw_examples, run_mocked
+    from tests.data.test_tfds_sources import raw_examples, run_mocked
 
     def body():
         experiment = _experiment(
