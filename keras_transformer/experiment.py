@@ -1,8 +1,10 @@
 """Experiment settings: the YAML schema, loading, validation and overrides.
 
 An experiment YAML file has the sections ``task``, ``data``,
-``tokenizer``, ``model``, ``training`` and ``evaluation``; every key is
-described by the dataclasses below (and commented in ``configs/*.yaml``).
+``tokenizer``, ``model``, ``training``, ``evaluation`` and
+``task_settings`` (one section per task, read by the task's own settings
+dataclass); every key is described by the dataclasses below and by the
+settings reference (and commented in ``configs/*.yaml``).
 Unknown keys and wrong types raise ``ConfigError`` naming the key and the
 valid choices.
 """
@@ -841,7 +843,8 @@ def read_experiment_file(path, overrides=(), stored=False):
     if not isinstance(values, dict):
         raise ConfigError(
             f"{path}: expected a mapping of sections (task, data, tokenizer, "
-            f"model, training, evaluation), got {type(values).__name__}"
+            f"model, training, evaluation, task_settings), got "
+            f"{type(values).__name__}"
         )
     for assignment in overrides:
         set_override(values, assignment)
