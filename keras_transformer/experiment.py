@@ -31,7 +31,11 @@ from keras_transformer.setting import (
     read_settings,
     setting,
 )
-from keras_transformer.tasks.registry import DEFAULT_TASK
+from keras_transformer.tasks.registry import (
+    DEFAULT_TASK,
+    get_task_class,
+    task_names,
+)
 
 # Keys of the ``model`` section that are not ``TransformerConfig`` fields.
 MODEL_EXTRA_KEYS = ("preset", "init_from")
@@ -536,8 +540,6 @@ def _move_task_settings(values, stored):
             f"section named after the task: {moved} (e.g. task_settings: "
             "{question_answering: {doc_stride: 128}})"
         )
-    from keras_transformer.tasks.registry import get_task_class, task_names
-
     task = values.get("task", Experiment.task)
     settings_class = (
         get_task_class(task).settings_class if task in task_names() else None
@@ -576,8 +578,6 @@ def experiment_from_dict(values, stored=False):
     values = _move_task_settings(_nest_decoding(values, stored), stored)
     experiment = read_settings(Experiment, values, "")
     _expand_paths(experiment)
-    from keras_transformer.tasks.registry import task_names
-
     if experiment.task not in task_names():
         raise ConfigError(
             f"task: invalid value {brief(experiment.task)}; valid choices: "
@@ -639,8 +639,6 @@ def _expand_paths(experiment):
 def _read_task_settings(sections, task):
     """``{task name: its settings dataclass}`` read from ``sections``,
     with the defaults of ``task`` when it has settings and no section."""
-    from keras_transformer.tasks.registry import get_task_class, task_names
-
     read = {}
     for name, values in {task: None, **sections}.items():
         if name not in task_names():

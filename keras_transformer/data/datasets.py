@@ -194,7 +194,7 @@ def _check_split_sizes(examples, splits, config, log=print):
         )
 
 
-def file_splits(config, reader=None, clean=None):
+def file_splits(config, reader=None, clean=None, limit_train=True):
     """Every split's examples from local files, in ``config.format`` (or
     read by ``reader(path)`` -> list of examples, for a task's own files).
 
@@ -209,6 +209,9 @@ def file_splits(config, reader=None, clean=None):
         clean: ``clean(examples, where)`` -> the examples to keep, applied
             to each file's examples before any split (e.g.
             ``nonempty_pairs``).
+        limit_train: keep the first ``data.max_train_examples`` training
+            examples (not of a text), as ``tfds_splits`` does; False for a
+            caller that limits what it makes of them.
 
     Returns:
         split -> examples: a list of (source, target) pairs (``tsv``,
@@ -223,8 +226,16 @@ def file_splits(config, reader=None, clean=None):
         return clean(examples, _path_for(config, split))
 
     if _has_split_placeholder(config):
-        return {split: read(split) for split in SPLITS}
-    examples = read("train")
+        splits = {split: read(split) for split in SPLITS}
+    else:
+        splits = _split_one_file(read("train"), config)
+    if limit_train and not isinstance(splits["train"], str):
+        splits["train"] = limit(splits["train"], config.max_train_examples)
+    return splits
+
+
+def _split_one_file(examples, config):
+    """The splits of one file's examples (or text), cut by the fractions."""
     if isinstance(examples, str):
         return splitting.split_text(
             examples, config.validation_fraction, config.test_fraction

@@ -1,8 +1,9 @@
 """The YAML ``task:`` name -> its ``Task`` class.
 
 The registry holds module paths and imports a task's module only when the
-task is asked for, so reading and checking an experiment needs no
-TensorFlow. ``register_task`` adds a task defined elsewhere.
+task is asked for: reading an experiment imports its task (and the tasks
+it has ``task_settings`` for), whose settings dataclass checks that
+section. ``register_task`` adds a task defined elsewhere.
 """
 
 import importlib

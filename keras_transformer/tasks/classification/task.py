@@ -68,9 +68,6 @@ class ClassificationTask(Task):
             data = datasets.tfds_splits(config, load)
             return datasets.Splits(data, names)
         examples = datasets.file_splits(config, clean=self._nonempty)
-        examples["train"] = datasets.limit(
-            examples["train"], config.max_train_examples
-        )
         names = sorted({label for _, label in examples["train"]})
         warn_similar_labels(names)
         if len(names) < 2:

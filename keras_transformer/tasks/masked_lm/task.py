@@ -59,7 +59,8 @@ class MaskedLanguageModelingTask(Task):
             )
         if config.format == "squad":
             return self._squad_contexts(config)
-        examples = datasets.file_splits(config)
+        # Limited below, once the examples are non-blank texts.
+        examples = datasets.file_splits(config, limit_train=False)
         data = {}
         for split, values in examples.items():
             if isinstance(values, str):

@@ -67,9 +67,6 @@ class SummarizationTask(TranslationTask):
             skip_empty=config.skip_empty,
         )
         pairs = datasets.file_splits(config, reader=reader)
-        pairs["train"] = datasets.limit(
-            pairs["train"], config.max_train_examples
-        )
         return datasets.Splits(
             {split: datasets.pairs_dataset(pairs[split]) for split in pairs}
         )

@@ -150,9 +150,6 @@ class TokenClassificationTask(Task):
                     ) from None
             return datasets.Splits(data, names)
         examples = datasets.file_splits(config)
-        examples["train"] = datasets.limit(
-            examples["train"], config.max_train_examples
-        )
         found = {tag for _, tags in examples["train"] for tag in tags}
         names = [OUTSIDE] + sorted(found - {OUTSIDE})
         index = {name: i for i, name in enumerate(names)}

@@ -48,9 +48,6 @@ class TranslationTask(Task):
                 )
             )
         pairs = datasets.file_splits(config, clean=self._nonempty)
-        pairs["train"] = datasets.limit(
-            pairs["train"], config.max_train_examples
-        )
         return datasets.Splits(
             {split: datasets.pairs_dataset(pairs[split]) for split in pairs}
         )

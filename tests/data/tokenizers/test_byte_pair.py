@@ -4,8 +4,6 @@ tests/fixtures/huggingface/generate_gpt2_tokenizer.py)."""
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -21,6 +19,7 @@ from keras_transformer.data.tokenizers.byte_pair import (
     read_vocabulary,
 )
 from keras_transformer.special_tokens import checkpoint_ids
+from tests.fresh_process import run_script
 
 FIXTURE = os.path.join(
     os.path.dirname(__file__),
@@ -291,23 +290,13 @@ def test_saved_model_runs_in_a_fresh_process(tokenizer, expected, tmp_path):
     export = _Export(BytePairTokenizer.from_huggingface(FIXTURE))
     tf.saved_model.save(export, str(tmp_path / "model"))
     (tmp_path / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
-    process = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _LOAD_SCRIPT,
-            str(tmp_path / "model"),
-            str(tmp_path / "texts.json"),
-            str(tmp_path / "out.json"),
-        ],
+    run_script(
+        _LOAD_SCRIPT,
+        tmp_path / "model",
+        tmp_path / "texts.json",
+        tmp_path / "out.json",
         cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
     )
-    assert process.returncode == 0, process.stderr[-3000:]
     result = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     assert result["modules"] == []
     want = [[2] + row for row in _ours(tokenizer, expected["ids"])]

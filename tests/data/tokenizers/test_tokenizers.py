@@ -9,8 +9,6 @@ import io
 import json
 import os
 import random
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -29,6 +27,7 @@ from keras_transformer.data.tokenizers import (
     train_sentencepiece,
     trainer,
 )
+from tests.fresh_process import run_script
 
 _SYLLABLES = [c + v for c in "bdfgklmnprst" for v in "aeiou"]
 _WORDS = sorted(
@@ -634,22 +633,12 @@ def test_saved_model_runs_in_a_fresh_process(unigram, bpe, byte, tmp_path):
         jobs[name] = {"model": model_dir, "texts": texts}
 
     (tmp_path / "jobs.json").write_text(json.dumps(jobs), encoding="utf-8")
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
-    process = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _LOAD_SCRIPT,
-            str(tmp_path / "jobs.json"),
-            str(tmp_path / "out.json"),
-        ],
+    run_script(
+        _LOAD_SCRIPT,
+        tmp_path / "jobs.json",
+        tmp_path / "out.json",
         cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
     )
-    assert process.returncode == 0, process.stderr[-3000:]
     results = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     for name in tokenizers:
         assert results[name] == expected[name], name
